@@ -1,0 +1,14 @@
+"""Helpers for the Learning Captchas course.
+
+Each module holds one concept of the course, named for what it holds:
+``captchas`` (make and load captcha sets), ``segmentation`` (cut letters),
+``datasets`` (splits and letter arrays), ``models`` (Keras builders),
+``plots`` (figures for the notebooks) and ``cli`` (the ``captcha-lab`` command).
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("learning-captchas")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"

@@ -1,0 +1,557 @@
+"""Read a whole captcha at once: a CNN + RNN trained with CTC, no segmentation.
+
+The model looks at the captcha as a sequence of narrow vertical slices
+("time steps", left to right). For every slice it outputs the probability of
+each character and of an extra *blank* symbol. CTC (Connectionist Temporal
+Classification) trains this without telling the model where each character
+is: it sums over every way of spreading the label over the slices. Reading
+the answer back ("greedy decoding") takes the most likely symbol per slice,
+merges repeats and drops the blanks: ``A A - A B B`` -> ``AAB`` (``-`` = blank).
+
+Conventions used throughout this module:
+
+* class index 0 is the CTC blank; character ``alphabet[k]`` has index k + 1,
+  so a model for an alphabet of n characters has n + 1 outputs per time step;
+* encoded labels are padded with 0 (the blank, never a real character), so a
+  label's length is the number of non-zero entries in its row;
+* model input: (B, height, width, 1) float32 gray in [0, 1] (white = 1);
+  output: (B, T, n + 1) float32 probabilities with T = ``time_steps(width)``.
+
+The alphabet travels inside the saved model (in the config of the final
+``CTCSoftmax`` layer), so a loaded model decodes without extra arguments.
+Import this module before ``keras.models.load_model`` so Keras knows the
+custom layer and loss, or use :func:`load_crnn`.
+
+Reproducibility: call ``keras.utils.set_random_seed(seed)`` and
+``tf.config.experimental.enable_op_determinism()`` before building a model;
+everything random here (augmentation, dropout, shuffling) is then seeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import keras
+import numpy as np
+from keras import layers, ops
+
+__all__ = [
+    "BLANK",
+    "PAD",
+    "POOLED_WIDTH_FACTOR",
+    "CTCLoss",
+    "CTCSoftmax",
+    "CharCodec",
+    "build_crnn",
+    "codec_from_model",
+    "decode_predictions",
+    "augmentation",
+    "exact_match",
+    "input_size",
+    "load_crnn",
+    "predict_labels",
+    "predict_probabilities",
+    "prepare_images",
+    "save_crnn",
+    "suggest_width",
+    "time_steps",
+    "train_crnn",
+]
+
+PACKAGE = "learning_captchas"
+"""Name under which the custom layer and loss are registered with Keras."""
+
+BLANK: int = 0
+"""Class index of the CTC blank symbol."""
+
+PAD: int = 0
+"""Value that pads encoded labels to a common length (the blank: never a character)."""
+
+POOLED_WIDTH_FACTOR: int = 8
+"""The feature extractor shrinks the width by this factor: T = width // 8 time steps."""
+
+_EPSILON = 1e-7
+
+
+# --------------------------------------------------------------------------- text <-> integers
+
+
+@dataclass(frozen=True)
+class CharCodec:
+    """Turns labels into integer sequences for CTC and back.
+
+    ``alphabet[k]`` is class k + 1; class 0 is the CTC blank, which also pads
+    encoded labels. A model for this codec has ``n_classes`` = len(alphabet) + 1
+    outputs per time step.
+    """
+
+    alphabet: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alphabet, str) or not self.alphabet:
+            raise ValueError(f"the alphabet must be a non-empty string of characters, got {self.alphabet!r}")
+        seen: set[str] = set()
+        for ch in self.alphabet:
+            if ch in seen:
+                raise ValueError(f"the alphabet {self.alphabet!r} lists {ch!r} twice; give each character once")
+            seen.add(ch)
+
+    @property
+    def n_symbols(self) -> int:
+        """Number of characters (without the blank)."""
+        return len(self.alphabet)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of model outputs per time step: the characters plus the blank."""
+        return len(self.alphabet) + 1
+
+    def _index(self) -> dict[str, int]:
+        return {ch: k + 1 for k, ch in enumerate(self.alphabet)}
+
+    def encode(self, labels: Sequence[str], max_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Labels -> padded class indices and lengths.
+
+        Args:
+            labels: N strings, possibly of different lengths, each non-empty.
+            max_len: width of the padded array; defaults to the longest label.
+
+        Returns:
+            ``(indices, lengths)``: (N, max_len) int32 with rows padded by ``PAD``
+            (0), and (N,) int32 label lengths.
+
+        Raises:
+            ValueError: a label is empty, longer than ``max_len``, or uses a
+                character outside the alphabet (the message names both).
+        """
+        if isinstance(labels, str):
+            raise ValueError(f"encode expects a list of labels, got the single string {labels!r}; "
+                             f"wrap it in a list: [{labels!r}]")
+        labels = list(labels)
+        index = self._index()
+        longest = max((len(label) for label in labels), default=0)
+        width = longest if max_len is None else int(max_len)
+        indices = np.full((len(labels), width), PAD, dtype=np.int32)
+        lengths = np.zeros(len(labels), dtype=np.int32)
+        for i, label in enumerate(labels):
+            if not isinstance(label, str) or not label:
+                raise ValueError(f"label #{i} is {label!r}; every captcha needs a non-empty text label")
+            if len(label) > width:
+                raise ValueError(f"label {label!r} has {len(label)} characters, more than max_len={width}")
+            for j, ch in enumerate(label):
+                if ch not in index:
+                    raise ValueError(
+                        f"label {label!r} contains {ch!r}, which is not in the alphabet {self.alphabet!r}; "
+                        "add it to the alphabet or fix the label"
+                    )
+                indices[i, j] = index[ch]
+            lengths[i] = len(label)
+        return indices, lengths
+
+    def decode(self, indices: Sequence[int] | np.ndarray) -> str:
+        """Class indices -> text. Blank/padding (0) and -1 (``ctc_decode``'s padding) are skipped.
+
+        This is a plain lookup: it does not merge repeats (``decode_predictions``
+        does the CTC collapsing before calling it).
+
+        Raises:
+            ValueError: an index is larger than the alphabet.
+        """
+        chars = []
+        for value in np.asarray(indices).ravel().tolist():
+            k = int(value)
+            if k == BLANK or k == -1:
+                continue
+            if k < 0 or k > self.n_symbols:
+                raise ValueError(f"class index {k} does not exist for the {self.n_symbols}-character alphabet "
+                                 f"{self.alphabet!r} (valid: 1..{self.n_symbols}, 0 = blank)")
+            chars.append(self.alphabet[k - 1])
+        return "".join(chars)
+
+
+# --------------------------------------------------------------------------- custom layer and loss
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CTCSoftmax(layers.Layer):
+    """Softmax over the last axis that also remembers the model's alphabet.
+
+    Input (B, T, len(alphabet) + 1) logits, output the same shape of
+    probabilities (class 0 = blank). ``alphabet`` is saved in the layer config,
+    so ``codec_from_model`` can rebuild the codec from a loaded model.
+    """
+
+    def __init__(self, alphabet: str = "", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.alphabet = str(alphabet)
+
+    def call(self, inputs: Any) -> Any:
+        return ops.softmax(inputs, axis=-1)
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        return input_shape
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "alphabet": self.alphabet}
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class CTCLoss(keras.losses.Loss):
+    """CTC loss for models that output per-time-step *probabilities* (blank = class 0).
+
+    ``y_true``: (B, L) integer labels padded with ``PAD`` (0); the length of
+    each label is its count of non-zero entries, so one batch may mix lengths.
+    ``y_pred``: (B, T, C) softmax output. Returns the mean negative
+    log-likelihood of the labels over the batch.
+    """
+
+    def __init__(self, name: str = "ctc_loss", **kwargs: Any) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def call(self, y_true: Any, y_pred: Any) -> Any:
+        labels = ops.cast(y_true, "int32")
+        label_length = ops.sum(ops.cast(ops.not_equal(labels, PAD), "int32"), axis=-1)
+        shape = ops.shape(y_pred)
+        logit_length = ops.full((shape[0],), shape[1], dtype="int32")
+        # log(p) works as logits: log-softmax(log p) = log p when p sums to 1.
+        log_probs = ops.log(ops.clip(y_pred, _EPSILON, 1.0))
+        return ops.ctc_loss(labels, log_probs, label_length, logit_length, mask_index=BLANK)
+
+
+# --------------------------------------------------------------------------- model
+
+
+def time_steps(width: int) -> int:
+    """Number of time steps T the model produces for an input ``width`` pixels wide."""
+    return int(width) // POOLED_WIDTH_FACTOR
+
+
+def augmentation(seed: int, strength: float = 1.0) -> keras.Sequential:
+    """Small random changes of whole captchas, active only during ``fit``.
+
+    Shifts of up to 4 % of the width / 8 % of the height, rotations of up to
+    about 2.5 degrees, zooms of up to 8 % and contrast changes of up to 30 %;
+    empty borders repeat the nearest pixel. Input and output (B, H, W, 1)
+    float32 in [0, 1].
+    """
+    s = float(strength)
+    return keras.Sequential([
+        layers.RandomTranslation(0.08 * s, 0.04 * s, fill_mode="nearest", seed=seed),
+        layers.RandomRotation(0.007 * s, fill_mode="nearest", seed=seed + 1),
+        layers.RandomZoom(0.08 * s, 0.08 * s, fill_mode="nearest", seed=seed + 2),
+        layers.RandomContrast(0.3 * s, value_range=(0.0, 1.0), seed=seed + 3),
+    ], name="augmentation")
+
+
+def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None = None,
+               filters: Sequence[int] = (16, 32, 64), rnn_units: Sequence[int] = (128, 128),
+               rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2,
+               augment: bool = True, augment_strength: float = 1.0, seed: int = 0,
+               learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
+    """A compiled CNN + bidirectional RNN for CTC.
+
+    Layout: optional augmentation -> conv blocks (3x3 conv, ReLU, 2x2 max
+    pooling; from the second block on with batch norm; a fourth and later
+    block pools 2x1) -> each column of the feature map becomes one of
+    T = width // 8 time steps -> dense + dropout -> one bidirectional GRU or
+    LSTM per entry of ``rnn_units`` -> dense logits -> ``CTCSoftmax``.
+
+    Args:
+        height, width: input size in pixels (at least 16 high and 8 per
+            time step wide).
+        n_symbols: characters in the alphabet (without the blank).
+        alphabet: stored in the model so that it decodes on its own; must have
+            ``n_symbols`` characters. Without it, pass a codec to the predict
+            functions.
+        filters: channels of each conv block (at least three blocks).
+        rnn_units: units per direction of each recurrent layer.
+        rnn: "gru" or "lstm".
+        dense_units: features per time step fed to the recurrent layers.
+        dropout: dropout rate before the recurrent layers (0 = none).
+        augment: add the ``augmentation`` layers (they do nothing at inference).
+        augment_strength: scales every augmentation range.
+        seed: seeds augmentation and dropout.
+        learning_rate: Adam's learning rate (a number or a Keras schedule).
+
+    Returns:
+        A model compiled with ``CTCLoss``; input (B, height, width, 1) float32
+        in [0, 1], output (B, width // 8, n_symbols + 1) probabilities.
+    """
+    if alphabet is not None and len(alphabet) != n_symbols:
+        raise ValueError(f"alphabet {alphabet!r} has {len(alphabet)} characters but n_symbols={n_symbols}")
+    if n_symbols < 1:
+        raise ValueError(f"n_symbols must be at least 1, got {n_symbols}")
+    if len(filters) < 3:
+        raise ValueError(f"filters needs at least three conv blocks, got {tuple(filters)}")
+    if rnn not in ("gru", "lstm"):
+        raise ValueError(f"rnn must be 'gru' or 'lstm', got {rnn!r}")
+    min_height = max(16, 2 ** len(filters))
+    if height < min_height or width < 2 * POOLED_WIDTH_FACTOR:
+        raise ValueError(f"input {width}x{height} is too small: use at least {min_height} pixels high and "
+                         f"{2 * POOLED_WIDTH_FACTOR} wide (e.g. 32 high)")
+
+    inputs = keras.Input((height, width, 1), name="image")
+    x = augmentation(seed, augment_strength)(inputs) if augment else inputs
+    for i, n in enumerate(filters):
+        if i == 0:
+            # No batch norm at full resolution: there it costs as much as the convolution.
+            x = layers.Conv2D(n, 3, padding="same", activation="relu", name="conv1")(x)
+        else:
+            x = layers.Conv2D(n, 3, padding="same", use_bias=False, name=f"conv{i + 1}")(x)
+            # momentum 0.9: the running statistics keep up with the fast early training steps,
+            # so the validation loss (computed with them) is meaningful from the first epochs.
+            x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
+            x = layers.Activation("relu", name=f"relu{i + 1}")(x)
+        x = layers.MaxPooling2D((2, 2) if i < 3 else (2, 1), name=f"pool{i + 1}")(x)
+    # (B, H', W', C) -> (B, W', H' * C): each column of the feature map is one time step.
+    _, h, w, c = x.shape
+    x = layers.Permute((2, 1, 3), name="columns_first")(x)
+    x = layers.Reshape((w, h * c), name="to_sequence")(x)
+    x = layers.Dense(dense_units, activation="relu", name="column_features")(x)
+    if dropout:
+        x = layers.Dropout(dropout, seed=seed + 10, name="dropout")(x)
+    cell = layers.GRU if rnn == "gru" else layers.LSTM
+    for i, units in enumerate(rnn_units):
+        x = layers.Bidirectional(cell(units, return_sequences=True, seed=seed + 20 + i),
+                                 name=f"bi_{rnn}{i + 1}")(x)
+    logits = layers.Dense(n_symbols + 1, name="logits")(x)
+    outputs = CTCSoftmax(alphabet or "", name="ctc_softmax")(logits)
+    model = keras.Model(inputs, outputs, name="crnn_ctc")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=CTCLoss())
+    return model
+
+
+def codec_from_model(model: keras.Model) -> CharCodec:
+    """The ``CharCodec`` stored in a model built by ``build_crnn`` (its ``CTCSoftmax`` layer)."""
+    for layer in reversed(model.layers):
+        if isinstance(layer, CTCSoftmax):
+            if not layer.alphabet:
+                raise ValueError("this model was built without an alphabet; pass codec=CharCodec(alphabet) "
+                                 "or rebuild it with build_crnn(..., alphabet=...)")
+            return CharCodec(layer.alphabet)
+    raise ValueError(f"model {model.name!r} has no CTCSoftmax layer, so it stores no alphabet; "
+                     "pass codec=CharCodec(alphabet) explicitly")
+
+
+def input_size(model: keras.Model) -> tuple[int, int]:
+    """(height, width) of the images a model reads."""
+    shape = model.input_shape
+    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+        raise ValueError(f"expected a model with input (B, height, width, 1), got {shape}")
+    return int(shape[1]), int(shape[2])
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def decode_predictions(probs: np.ndarray, codec: CharCodec) -> list[str]:
+    """Greedy CTC decoding: best class per time step, merge repeats, drop blanks.
+
+    Args:
+        probs: (B, T, codec.n_classes) float probabilities (or logits: only the
+            arg-max matters), class 0 = blank.
+        codec: maps class indices to characters.
+
+    Returns:
+        B strings.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 3 or probs.shape[2] != codec.n_classes:
+        raise ValueError(f"expected probabilities of shape (B, T, {codec.n_classes}) for the "
+                         f"{codec.n_symbols}-character alphabet, got {probs.shape}")
+    if probs.shape[0] == 0:
+        return []
+    lengths = np.full((probs.shape[0],), probs.shape[1], dtype=np.int32)
+    decoded, _ = ops.ctc_decode(probs, lengths, strategy="greedy", merge_repeated=True, mask_index=BLANK)
+    best = ops.convert_to_numpy(decoded)[0]  # (B, T), -1 after the end of each text
+    return [codec.decode(row) for row in best]
+
+
+def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
+    """Share of captchas read completely right (0.0-1.0)."""
+    if len(predicted) != len(expected):
+        raise ValueError(f"{len(predicted)} predictions for {len(expected)} labels")
+    if not expected:
+        raise ValueError("no labels to compare")
+    return sum(p == e for p, e in zip(predicted, expected)) / len(expected)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _gray(image: np.ndarray, i: int) -> np.ndarray:
+    """One (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA uint8 image -> (H, W) uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image #{i} has dtype {image.dtype}; pass uint8 pixels (0-255), e.g. "
+                         "np.clip(image, 0, 255).astype(np.uint8)")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        return cv2.cvtColor(np.rint(rgb).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    raise ValueError(f"image #{i} has shape {image.shape}; expected (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA")
+
+
+def prepare_images(images: Sequence[np.ndarray], height: int, width: int, *,
+                   stretch_contrast: bool = True) -> np.ndarray:
+    """Images of any size -> the model's input.
+
+    Each image is turned gray, resized (stretched, no padding) to
+    ``width`` x ``height`` and scaled to [0, 1]. With ``stretch_contrast``
+    its darkest 1 % of pixels become 0 and its brightest 1 % become 1, so
+    pale and dark ink look alike to the model.
+
+    Args:
+        images: N uint8 arrays, (H, W) gray or (H, W, 3) RGB (or RGBA); sizes may differ.
+        height, width: the model's input size.
+
+    Returns:
+        (N, height, width, 1) float32 in [0, 1].
+    """
+    out = np.empty((len(images), height, width, 1), dtype=np.float32)
+    for i, image in enumerate(images):
+        gray = _gray(image, i)
+        shrink = gray.shape[0] > height or gray.shape[1] > width
+        resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+        values = resized.astype(np.float32)
+        if stretch_contrast:
+            low, high = np.percentile(values, (1.0, 99.0))
+            values = np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
+        else:
+            values *= 1.0 / 255.0
+        out[i, :, :, 0] = values
+    return out
+
+
+def suggest_width(images: Sequence[np.ndarray], height: int) -> int:
+    """An input width for ``height`` that keeps the images' median aspect ratio, a multiple of 8."""
+    if not len(images):
+        raise ValueError("no images to measure")
+    ratio = float(np.median([np.asarray(im).shape[1] / np.asarray(im).shape[0] for im in images]))
+    return max(8, int(round(height * ratio / 8.0)) * 8)
+
+
+# --------------------------------------------------------------------------- training and use
+
+
+def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
+               val_images: Sequence[np.ndarray], val_labels: Sequence[str], *,
+               alphabet: str, epochs: int = 30, seed: int = 0, batch_size: int = 32,
+               height: int = 40, width: int | None = None, patience: int = 6,
+               learning_rate: float = 1e-3, schedule: str = "steps",
+               verbose: int = 0, **model_options: Any) -> tuple[keras.Model, keras.callbacks.History]:
+    """Build and train a CRNN with CTC; keep the weights with the lowest validation loss.
+
+    Call ``keras.utils.set_random_seed(seed)`` and
+    ``tf.config.experimental.enable_op_determinism()`` first for repeatable weights.
+
+    Args:
+        train_images, val_images: uint8 (H, W) gray or (H, W, 3) RGB arrays of any size.
+        train_labels, val_labels: their texts; lengths may differ.
+        alphabet: every character the labels may use (stored in the model).
+        epochs: the most passes over the training set.
+        seed: seeds augmentation, dropout and the shuffling order.
+        height: input height in pixels; ``width`` defaults to ``suggest_width``.
+        patience: stop after this many epochs without a lower validation loss.
+        learning_rate: Adam's starting learning rate.
+        schedule: "steps" keeps ``learning_rate`` for the first half of the
+            epochs, then divides it by 3, 10 and 30 after 50 %, 75 % and 90 % of
+            them (early stopping may end training before the later steps); "cosine" lowers it smoothly to 2 % over ``epochs``; "plateau"
+            halves it after 3 epochs without a lower validation loss;
+            "constant" keeps it.
+        verbose: Keras' progress output (0 = silent).
+        model_options: passed on to ``build_crnn`` (filters, rnn_units, ...).
+
+    Returns:
+        ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per epoch.
+    """
+    import tensorflow as tf
+
+    if len(train_images) != len(train_labels) or len(val_images) != len(val_labels):
+        raise ValueError(f"got {len(train_images)} training images for {len(train_labels)} labels and "
+                         f"{len(val_images)} validation images for {len(val_labels)} labels")
+    if not len(train_images) or not len(val_images):
+        raise ValueError("both the training and the validation set need at least one captcha")
+    codec = CharCodec(alphabet)
+    width = suggest_width(train_images, height) if width is None else int(width)
+    max_len = max(len(label) for label in list(train_labels) + list(val_labels))
+    if time_steps(width) < 2 * max_len - 1:
+        raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
+                         f"({time_steps(width)} time steps); use width >= {POOLED_WIDTH_FACTOR * (2 * max_len - 1)}")
+    y_train, _ = codec.encode(train_labels, max_len)
+    y_val, _ = codec.encode(val_labels, max_len)
+    x_train = prepare_images(train_images, height, width)
+    x_val = prepare_images(val_images, height, width)
+
+    if schedule not in ("steps", "cosine", "plateau", "constant"):
+        raise ValueError(f"schedule must be 'steps', 'cosine', 'plateau' or 'constant', got {schedule!r}")
+    steps = -(-len(x_train) // batch_size) * epochs
+    rate: Any = learning_rate
+    if schedule == "steps" and steps >= 10:
+        rate = keras.optimizers.schedules.PiecewiseConstantDecay(
+            [int(steps * f) for f in (0.5, 0.75, 0.9)], [learning_rate * f for f in (1.0, 1 / 3, 0.1, 1 / 30)])
+    elif schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed,
+                       learning_rate=rate, **model_options)
+    # Seeded shuffling with tf.data: the order depends on `seed` only.
+    train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
+                .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
+                .batch(batch_size).prefetch(2))
+    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(max(batch_size, 64))
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+    ]
+    if schedule == "plateau":
+        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
+                                                           min_lr=1e-5))
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+                        shuffle=False)  # train_ds is already shuffled, with its own seed
+    return model, history
+
+
+def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
+    """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size."""
+    height, width = input_size(model)
+    x = prepare_images(images, height, width)
+    if not len(x):
+        return np.zeros((0, int(model.output_shape[1]), int(model.output_shape[2])), np.float32)
+    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def predict_labels(model: keras.Model, images: Sequence[np.ndarray], codec: CharCodec | None = None,
+                   batch_size: int = 128) -> list[str]:
+    """Read captchas: uint8 images of any size -> one string each.
+
+    ``codec`` defaults to the alphabet stored in the model.
+    """
+    codec = codec_from_model(model) if codec is None else codec
+    return decode_predictions(predict_probabilities(model, images, batch_size), codec)
+
+
+def save_crnn(model: keras.Model, path: str | Path) -> Path:
+    """Save a model (with its alphabet) as a ``.keras`` file; returns the path."""
+    path = Path(path)
+    if path.suffix != ".keras":
+        raise ValueError(f"save CTC models with the .keras extension, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
+
+
+def load_crnn(path: str | Path) -> keras.Model:
+    """Load a model saved by ``save_crnn`` in Keras' safe mode (no arbitrary code runs)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"model file {path} does not exist; train a model and save it with save_crnn")
+    return keras.models.load_model(path, safe_mode=True)

@@ -1,0 +1,110 @@
+"""Figures for the notebooks: captcha grids, boxes, letter galleries, bar charts.
+
+Every function returns the matplotlib Figure it drew; the notebook calls
+``plt.show()``. Call :func:`use_course_style` once per notebook for small,
+consistent figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
+
+
+def use_course_style(dpi: int = 72) -> None:
+    """Modest resolution (notebooks stay small) and clean axes for every figure."""
+    plt.rcParams.update({
+        "figure.dpi": dpi,
+        "savefig.dpi": dpi,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "image.cmap": "gray",
+    })
+
+
+def _grid(count: int, ncols: int, cell: tuple[float, float]) -> tuple[Figure, np.ndarray]:
+    nrows = max(1, -(-count // ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell[0] * ncols, cell[1] * nrows), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    return fig, axes.flat
+
+
+def show_images(images: Sequence[np.ndarray], titles: Sequence[str] | None = None, *, ncols: int = 4,
+                cell: tuple[float, float] = (2.4, 1.1), title: str | None = None,
+                title_colors: Sequence[str] | None = None) -> Figure:
+    """A grid of images (each (H, W) gray or (H, W, 3) RGB uint8) with optional titles."""
+    fig, axes = _grid(len(images), ncols, cell)
+    for k, (ax, image) in enumerate(zip(axes, images)):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        if titles is not None:
+            color = title_colors[k] if title_colors is not None else "black"
+            ax.set_title(titles[k], fontsize=9, color=color, family="monospace")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def draw_boxes(ax: plt.Axes, boxes: np.ndarray, color: str = "tab:red", labels: Sequence[str] | None = None) -> None:
+    """Outline (k, 4) ``(x, y, w, h)`` boxes on an axes that shows the image."""
+    for k, (x, y, w, h) in enumerate(np.asarray(boxes).reshape(-1, 4)):
+        ax.add_patch(Rectangle((x - 0.5, y - 0.5), w, h, fill=False, edgecolor=color, linewidth=1.2))
+        if labels is not None and k < len(labels):
+            ax.text(x, y - 1, labels[k], color=color, fontsize=8, va="bottom")
+
+
+def show_boxes(images: Sequence[np.ndarray], boxes: Sequence[np.ndarray], titles: Sequence[str] | None = None,
+               *, truth: Sequence[np.ndarray] | None = None, ncols: int = 4,
+               cell: tuple[float, float] = (2.4, 1.1), title: str | None = None) -> Figure:
+    """Images with found boxes in red and, if given, true boxes in green."""
+    fig, axes = _grid(len(images), ncols, cell)
+    for k, (ax, image) in enumerate(zip(axes, images)):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+        if truth is not None:
+            draw_boxes(ax, truth[k], color="tab:green")
+        draw_boxes(ax, boxes[k])
+        if titles is not None:
+            ax.set_title(titles[k], fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_letter_gallery(images: np.ndarray, labels: np.ndarray, *, per_class: int = 6,
+                        classes: Sequence[str] | None = None) -> Figure:
+    """One row per class with up to ``per_class`` of its letter images ((N, S, S) uint8)."""
+    classes = list(classes) if classes is not None else sorted(set(labels.tolist()))
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(0.55 * per_class, 0.55 * len(classes)),
+                             squeeze=False)
+    for row, name in enumerate(classes):
+        members = np.flatnonzero(labels == name)[:per_class]
+        for col in range(per_class):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if col < len(members):
+                ax.imshow(images[members[col]], cmap="gray", vmin=0, vmax=255)
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(wspace=0.05, hspace=0.05)
+    return fig
+
+
+def bar_chart(values: Mapping[str, float], *, title: str, ylabel: str, figsize=(8, 2.6),
+              reference: float | None = None) -> Figure:
+    """A bar per key (e.g. letters per class), with an optional dashed reference line."""
+    fig, ax = plt.subplots(figsize=figsize)
+    ax.bar(list(values), list(values.values()), color="tab:blue")
+    if reference is not None:
+        ax.axhline(reference, color="tab:red", linestyle="--", linewidth=1)
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    fig.tight_layout()
+    return fig

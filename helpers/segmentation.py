@@ -1,0 +1,378 @@
+"""Cutting a captcha into single letters with classic image processing (OpenCV).
+
+The path a captcha takes, one function per step so the notebook can picture each:
+
+    image ─► to_gray ─► binarize ─► clean ─► find_regions ─► merge_pieces
+          ─► fit_count (drop specks / split wide regions) ─► crop_letters
+
+:func:`segment` runs them all and never raises on a strange image: it returns a
+:class:`Segmentation` whose ``ok`` is False and whose ``reason`` says what went wrong.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_PIXELS = 4_000_000  # larger images are shrunk before any work
+BOX_DTYPE = np.int32
+
+
+@dataclass(frozen=True)
+class Segmentation:
+    """The result of cutting one captcha.
+
+    ``boxes``: (k, 4) int32 ``(x, y, w, h)`` per region, left to right, in the
+    coordinates of the image that was passed in. ``letters``: (k, size, size)
+    uint8 grayscale crops (dark ink on a light background), empty (0, size, size)
+    when ``ok`` is False. ``reason`` explains a failure and is "" on success.
+    """
+
+    boxes: np.ndarray
+    letters: np.ndarray
+    ok: bool
+    reason: str = ""
+
+
+def as_gray_uint8(image: np.ndarray) -> np.ndarray:
+    """Any image array → (H, W) uint8 grayscale.
+
+    Accepts (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA; bool, uint8,
+    uint16 or float (0–1 or 0–255) values. Transparent pixels count as white.
+    Raises ValueError for arrays that are not images (wrong rank, empty).
+    """
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ValueError(f"expected an image of shape (H, W), (H, W, 3) or (H, W, 4), got {array.shape}")
+    if array.size == 0:
+        raise ValueError("the image is empty (zero width or height)")
+    if not (array.dtype == bool or np.issubdtype(array.dtype, np.number)):
+        raise ValueError(f"pixel values must be numbers, got dtype {array.dtype}")
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    elif array.dtype == np.uint16:
+        array = (array >> 8).astype(np.uint8)
+    elif np.issubdtype(array.dtype, np.floating):
+        finite = np.nan_to_num(array.astype(np.float64), nan=1.0, posinf=1.0, neginf=0.0)
+        scale = 255.0 if finite.max(initial=0.0) <= 1.0 else 1.0
+        array = np.clip(finite * scale, 0, 255).astype(np.uint8)
+    elif array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.ndim == 2:
+        return array
+    rgb = array[:, :, :3].astype(np.float32)
+    if array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = rgb * alpha + 255.0 * (1.0 - alpha)
+    gray = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    return gray
+
+
+def binarize(gray: np.ndarray, method: str = "otsu") -> np.ndarray:
+    """Threshold a (H, W) uint8 image into ink (255) and background (0).
+
+    ``method`` is "otsu" (one global threshold chosen from the histogram) or
+    "adaptive" (a threshold per neighbourhood, for uneven lighting). Captchas
+    with light text on a dark background are inverted so ink is always 255.
+    """
+    if method == "otsu":
+        _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    elif method == "adaptive":
+        block = max(3, (min(gray.shape) // 2) | 1)
+        binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
+                                       cv2.THRESH_BINARY_INV, block, 10)
+    else:
+        raise ValueError(f"unknown threshold method {method!r}; use 'otsu' or 'adaptive'")
+    if np.count_nonzero(binary) > binary.size / 2:  # light ink on a dark background
+        binary = cv2.bitwise_not(binary)
+    return binary
+
+
+def clean(binary: np.ndarray, open_size: int | None = None) -> np.ndarray:
+    """Remove thin noise (dots, hair lines) by a morphological opening.
+
+    ``binary``: (H, W) uint8 with ink 255. ``open_size`` is the square kernel's
+    side; by default 2 px for images at least 40 px high and none (1) below,
+    where strokes are too thin to survive an opening.
+    """
+    if open_size is None:
+        open_size = 2 if binary.shape[0] >= 40 else 1
+    if open_size <= 1:
+        return binary
+    kernel = np.ones((open_size, open_size), np.uint8)
+    # Erode and dilate with mirrored anchors: with an even kernel, OpenCV's
+    # MORPH_OPEN would shift every shape by one pixel.
+    eroded = cv2.erode(binary, kernel, anchor=(0, 0))
+    return cv2.dilate(eroded, kernel, anchor=(open_size - 1, open_size - 1))
+
+
+def find_regions(binary: np.ndarray, min_area: int | None = None, min_extent: int | None = None) -> np.ndarray:
+    """Bounding boxes of connected ink regions, specks dropped, left to right.
+
+    ``binary``: (H, W) uint8, ink 255. Returns (k, 4) int32 ``(x, y, w, h)``.
+    Noise is dropped: regions of fewer than ``min_area`` pixels (default:
+    0.1 % of the image, at least 4) and regions whose width and height are
+    both below ``min_extent`` (default: a quarter of the image height), such as dots.
+    """
+    if min_area is None:
+        min_area = max(4, binary.size // 1000)
+    if min_extent is None:
+        min_extent = max(2, binary.shape[0] // 4)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    keep = [i for i in range(1, count)
+            if stats[i, cv2.CC_STAT_AREA] >= min_area
+            and max(stats[i, cv2.CC_STAT_WIDTH], stats[i, cv2.CC_STAT_HEIGHT]) >= min_extent]
+    boxes = stats[keep, :4].astype(BOX_DTYPE).reshape(-1, 4)
+    return boxes[np.argsort(boxes[:, 0], kind="stable")]
+
+
+def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    x0, y0 = min(a[0], b[0]), min(a[1], b[1])
+    x1, y1 = max(a[0] + a[2], b[0] + b[2]), max(a[1] + a[3], b[1] + b[3])
+    return np.array([x0, y0, x1 - x0, y1 - y0], dtype=BOX_DTYPE)
+
+
+def merge_pieces(boxes: np.ndarray, overlap: float = 0.5) -> np.ndarray:
+    """Join regions that are pieces of one character (one above the other).
+
+    Two boxes merge when their horizontal extents overlap by more than
+    ``overlap`` of the narrower box's width. ``boxes``: (k, 4) sorted by x.
+    """
+    merged: list[np.ndarray] = []
+    for box in boxes:
+        if merged:
+            last = merged[-1]
+            shared = min(last[0] + last[2], box[0] + box[2]) - max(last[0], box[0])
+            if shared > overlap * min(last[2], box[2]):
+                merged[-1] = _union(last, box)
+                continue
+        merged.append(box.astype(BOX_DTYPE))
+    return np.array(merged, dtype=BOX_DTYPE).reshape(-1, 4)
+
+
+def _area(box: np.ndarray, binary: np.ndarray) -> int:
+    x, y, w, h = box
+    return int(np.count_nonzero(binary[y:y + h, x:x + w]))
+
+
+def _split_box(box: np.ndarray, binary: np.ndarray, parts: int) -> list[np.ndarray]:
+    """Cut one box into ``parts`` boxes at the columns with the least ink near equal spacing."""
+    x, y, w, h = (int(v) for v in box)
+    profile = np.count_nonzero(binary[y:y + h, x:x + w], axis=0)
+    cuts = [0]
+    for k in range(1, parts):
+        centre = round(k * w / parts)
+        lo, hi = max(cuts[-1] + 1, centre - w // (3 * parts)), min(w - 1, centre + w // (3 * parts))
+        cut = lo + int(np.argmin(profile[lo:hi + 1])) if hi >= lo else centre
+        cuts.append(cut)
+    cuts.append(w)
+    pieces = []
+    for left, right in zip(cuts[:-1], cuts[1:]):
+        columns = binary[y:y + h, x + left:x + right]
+        rows = np.flatnonzero(columns.any(axis=1))
+        top, bottom = (rows[0], rows[-1] + 1) if rows.size else (0, h)
+        pieces.append(np.array([x + left, y + top, right - left, bottom - top], dtype=BOX_DTYPE))
+    return pieces
+
+
+def _nearest_neighbour(boxes: np.ndarray, i: int) -> int | None:
+    """Index of the box beside box ``i`` (sorted by x) with the smaller horizontal gap."""
+    candidates = []
+    for j in (i - 1, i + 1):
+        if 0 <= j < len(boxes):
+            left, right = sorted((i, j))
+            candidates.append((int(boxes[right][0] - (boxes[left][0] + boxes[left][2])), j))
+    return min(candidates)[1] if candidates else None
+
+
+def fit_count(boxes: np.ndarray, binary: np.ndarray, expected: int) -> np.ndarray:
+    """Bring the number of regions to ``expected`` when the letter count is known.
+
+    Too many: the weakest region — little ink, or flat like a piece of a noise
+    line, below 0.7 of the median — joins its nearest neighbour when the union
+    stays letter-sized (at most 1.5 × the median width), otherwise it is
+    dropped as noise; regions that all look like letters are left alone.
+    Too few: the widest region, if clearly wider (1.25 ×) than the others, is
+    split at its emptiest columns into as many letters as its width suggests.
+    Returns (k, 4) boxes sorted by x; k may still differ from ``expected`` when
+    no sensible change is left.
+    """
+    boxes = boxes.copy()
+    for _ in range(4 * max(expected, len(boxes)) + 4):
+        if len(boxes) > expected:
+            areas = np.array([_area(b, binary) for b in boxes], dtype=float)
+            # a region is noise-like when it holds little ink or is flat (a piece of a line)
+            flatness = boxes[:, 3] / max(float(np.median(boxes[:, 3])), 1.0)
+            weakness = np.minimum(areas / max(float(np.median(areas)), 1.0), flatness)
+            i = int(np.argmin(weakness))
+            if weakness[i] >= 0.7:  # every region looks like a letter
+                break
+            j = _nearest_neighbour(boxes, i)
+            if j is not None:
+                union = _union(boxes[i], boxes[j])
+                if union[2] <= 1.5 * float(np.median(boxes[:, 2])):
+                    boxes[j] = union
+            boxes = np.delete(boxes, i, axis=0)
+        elif 0 < len(boxes) < expected:
+            widths = boxes[:, 2]
+            i = int(np.argmax(widths))
+            missing = expected - len(boxes)
+            others = np.delete(widths, i)
+            typical = float(np.median(others)) if len(others) else widths[i] / (missing + 1)
+            if widths[i] < 1.25 * typical or widths[i] < 4:  # no region looks like several letters
+                break
+            parts = int(np.clip(round(widths[i] / max(typical, 1.0)), 2, missing + 1))
+            pieces = np.array(_split_box(boxes[i], binary, parts), dtype=BOX_DTYPE)
+            boxes = np.concatenate([boxes[:i], pieces, boxes[i + 1:]])
+        else:
+            break
+        boxes = boxes[np.argsort(boxes[:, 0], kind="stable")]
+    return boxes.reshape(-1, 4)
+
+
+def ink_masks(binary: np.ndarray, boxes: np.ndarray, share: float = 0.3, major: float = 0.25) -> np.ndarray:
+    """Which ink belongs to which letter: (k, H, W) bool, one mask per box.
+
+    A connected ink region stays in box k when at least ``share`` of its
+    pixels lie inside the box, or when it makes up at least ``major`` of the
+    ink inside the box (letters that overlap share one region). So a
+    neighbour's stroke reaching into the box, or a noise dot, is left out,
+    while a letter split from its touching neighbour keeps its part.
+    ``binary``: (H, W) uint8, ink 255.
+    """
+    count, labels = cv2.connectedComponents(binary, connectivity=8)
+    sizes = np.bincount(labels.ravel(), minlength=count)
+    inside = np.zeros((len(boxes), count), dtype=np.int64)
+    for k, (x, y, w, h) in enumerate(boxes):
+        inside[k] = np.bincount(labels[y:y + h, x:x + w].ravel(), minlength=count)
+    inside[:, 0] = 0  # label 0 is paper
+    ink = inside.sum(axis=1, keepdims=True)
+    keep = (inside >= share * np.maximum(sizes, 1)) | (inside >= major * np.maximum(ink, 1))
+    keep[:, 0] = False
+    return keep[:, labels]
+
+
+def crop_letters(gray: np.ndarray, boxes: np.ndarray, size: int = 60, margin: int | None = None,
+                 masks: np.ndarray | None = None) -> np.ndarray:
+    """Cut each box out of ``gray`` (H, W) uint8 and make it a (size, size) square.
+
+    The crop gets a ``margin`` (default 2 px, or 1 px below 40 px image height),
+    is padded with the background colour to a square so thin letters keep their
+    shape (no stretching), then resized. With ``masks`` ((k, H, W) bool, from
+    :func:`ink_masks`), everything but the letter's own ink (and a pixel around
+    it) is painted over with paper: neighbours' strokes, dots and hair lines go.
+    Returns (k, size, size) uint8.
+    """
+    if margin is None:
+        margin = 2 if gray.shape[0] >= 40 else 1
+    background = int(np.median(gray))
+    height, width = gray.shape
+    out = np.empty((len(boxes), size, size), dtype=np.uint8)
+    grow = np.ones((3, 3), np.uint8)
+    for k, (x, y, w, h) in enumerate(boxes):
+        x0, y0 = max(0, x - margin), max(0, y - margin)
+        x1, y1 = min(width, x + w + margin), min(height, y + h + margin)
+        crop = gray[y0:y1, x0:x1]
+        if masks is not None:
+            keep = cv2.dilate(masks[k, y0:y1, x0:x1].astype(np.uint8), grow) > 0
+            crop = np.where(keep, crop, background).astype(np.uint8)
+        side = max(crop.shape)
+        square = np.full((side, side), background, dtype=np.uint8)
+        top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
+        square[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
+        interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
+        out[k] = cv2.resize(square, (size, size), interpolation=interpolation)
+    return out
+
+
+def _shrink(gray: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
+    if gray.size <= max_pixels:
+        return gray, 1.0
+    scale = (max_pixels / gray.size) ** 0.5
+    size = (max(1, int(gray.shape[1] * scale)), max(1, int(gray.shape[0] * scale)))
+    return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
+
+
+def _failed(boxes: np.ndarray, size: int, reason: str) -> Segmentation:
+    return Segmentation(np.asarray(boxes, dtype=BOX_DTYPE).reshape(-1, 4),
+                        np.empty((0, size, size), np.uint8), False, reason)
+
+
+def segment(
+    image: np.ndarray,
+    expected: int | None = None,
+    *,
+    size: int = 60,
+    method: str = "otsu",
+    open_size: int | None = None,
+    min_area: int | None = None,
+    min_extent: int | None = None,
+    max_pixels: int = MAX_PIXELS,
+) -> Segmentation:
+    """Cut one captcha into letters; never raises on a strange image.
+
+    ``image``: (H, W), (H, W, 3) or (H, W, 4) array. ``expected``: the number of
+    letters, if known; it allows splitting wide regions and merging pieces, and
+    the result fails unless exactly that many regions are found. Returns a
+    :class:`Segmentation` with (k, 4) boxes and (k, size, size) letter crops.
+    """
+    try:
+        gray = as_gray_uint8(image)
+    except ValueError as exc:
+        return _failed(np.empty((0, 4)), size, f"not an image: {exc}")
+    if min(gray.shape) < 8:
+        return _failed(np.empty((0, 4)), size, f"image too small ({gray.shape[1]}x{gray.shape[0]} pixels)")
+    work, scale = _shrink(gray, max_pixels)
+    if int(work.max()) - int(work.min()) < 16:
+        return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background")
+    binary = clean(binarize(work, method), open_size)
+    boxes = merge_pieces(find_regions(binary, min_area, min_extent))
+    if expected is not None and len(boxes):
+        boxes = fit_count(boxes, binary, expected)
+    if scale != 1.0:
+        boxes = np.round(boxes / scale).astype(BOX_DTYPE)
+    if len(boxes) == 0:
+        return _failed(boxes, size, "no letter-sized regions found")
+    if expected is not None and len(boxes) != expected:
+        return _failed(boxes, size, f"found {len(boxes)} regions, expected {expected}")
+    masks = ink_masks(binary, boxes) if scale == 1.0 else None
+    return Segmentation(boxes, crop_letters(gray, boxes, size, masks=masks), True)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes (0 when disjoint)."""
+    ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = a[2] * a[3] + b[2] * b[3] - inter
+    return float(inter / union) if union > 0 else 0.0
+
+
+def boxes_match(found: np.ndarray, truth: np.ndarray, min_iou: float = 0.5) -> bool:
+    """True when ``found`` has one box per true box, in order, each overlapping it enough.
+
+    ``found``, ``truth``: (k, 4) ``(x, y, w, h)`` boxes, left to right.
+    """
+    if len(found) != len(truth):
+        return False
+    return all(box_iou(f, t) >= min_iou for f, t in zip(found, truth))
+
+
+def segmentation_success(results: Sequence[Segmentation], truths: Sequence[np.ndarray],
+                         min_iou: float = 0.5) -> float:
+    """Share of captchas whose letters were all found where they really are.
+
+    A captcha counts as a success when segmentation succeeded and every found
+    box matches its true box (:func:`boxes_match`). Returns a value in [0, 1].
+    """
+    if len(results) != len(truths):
+        raise ValueError(f"{len(results)} segmentations but {len(truths)} sets of true boxes")
+    if not results:
+        raise ValueError("no captchas to score")
+    hits = sum(r.ok and boxes_match(r.boxes, t, min_iou) for r, t in zip(results, truths))
+    return hits / len(results)

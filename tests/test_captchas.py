@@ -1,0 +1,446 @@
+"""Making, saving and loading captchas: determinism, true boxes, file handling and bad input."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import struct
+import zlib
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from helpers.captchas import (
+    DEFAULT_ALPHABET,
+    DEFAULT_SIZE,
+    LEVELS,
+    Captcha,
+    CaptchaDataError,
+    captcha_filenames,
+    generate_captchas,
+    iter_captchas,
+    load_captchas,
+    make_captcha,
+    save_captchas,
+    to_gray,
+)
+
+SIZES = [(160, 60), (72, 24)]
+
+
+def folder_hashes(folder: Path) -> dict[str, str]:
+    """File name -> sha256 of every file in ``folder``."""
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def contour_boxes(image: np.ndarray) -> list[tuple[int, int, int, int]]:
+    """Bounding boxes of the outer contours of an Otsu-thresholded image, left to right."""
+    _, ink = cv2.threshold(to_gray(image), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    contours, _ = cv2.findContours(ink, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    return sorted(cv2.boundingRect(c) for c in contours)
+
+
+def fake_captcha(label: str) -> Captcha:
+    """A blank captcha with any label (the generator would refuse unsafe ones)."""
+    return Captcha(label, np.full((24, 72, 3), 255, np.uint8), np.zeros((len(label), 4), np.int32))
+
+
+def write_png(path: Path, array: np.ndarray, mode: str | None = None) -> Path:
+    Image.fromarray(array, mode).save(path)
+    return path
+
+
+def gray_png(path: Path, value: int = 200, shape: tuple[int, int] = (24, 72)) -> Path:
+    return write_png(path, np.full(shape, value, np.uint8))
+
+
+def huge_png_header(path: Path, width: int, height: int) -> Path:
+    """A tiny PNG whose header claims ``width`` x ``height`` pixels (valid CRC, too little data)."""
+    Image.new("1", (8, 8)).save(path)
+    data = bytearray(path.read_bytes())
+    data[16:24] = struct.pack(">II", width, height)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    path.write_bytes(bytes(data))
+    return path
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_same_seed_gives_byte_identical_files_whatever_the_global_random_state(tmp_path: Path) -> None:
+    hashes = []
+    for run, scramble in enumerate([1, 987654]):
+        random.seed(scramble)
+        np.random.seed(scramble)
+        random.random(), np.random.random(7)
+        folder = tmp_path / f"run{run}"
+        for level in LEVELS:
+            save_captchas(generate_captchas(5, level, seed=42), folder / level)
+        hashes.append({level: folder_hashes(folder / level) for level in LEVELS})
+    assert hashes[0] == hashes[1]
+    assert all(len(h) == 6 for h in hashes[0].values())  # 5 PNGs + boxes.json (labels may repeat: _k)
+
+
+def test_different_seeds_give_different_captchas() -> None:
+    for level in LEVELS:
+        a = generate_captchas(3, level, seed=1)
+        b = generate_captchas(3, level, seed=2)
+        assert [c.label for c in a] != [c.label for c in b]
+        assert all(not np.array_equal(x.image, y.image) for x, y in zip(a, b))
+    same_label = [make_captcha("AB3D", level, seed=s).image for s in (0, 1) for level in ["easy"]]
+    assert not np.array_equal(*same_label)
+
+
+def test_first_captchas_of_a_larger_set_equal_a_smaller_set() -> None:
+    small = generate_captchas(3, "medium", seed=9)
+    large = generate_captchas(12, "medium", seed=9)
+    for a, b in zip(small, large):
+        assert a.label == b.label
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.boxes, b.boxes)
+
+
+def test_iter_captchas_is_the_lazy_generate_captchas() -> None:
+    lazy = iter_captchas(4, "hard", seed=3, size=(72, 24))
+    eager = generate_captchas(4, "hard", seed=3, size=(72, 24))
+    assert [c.label for c in lazy] == [c.label for c in eager]
+
+
+def test_make_captcha_is_deterministic_and_draws_the_label() -> None:
+    a = make_captcha("K7PX", "hard", seed=5)
+    b = make_captcha("K7PX", "hard", seed=5)
+    assert a.label == "K7PX"
+    np.testing.assert_array_equal(a.image, b.image)
+    np.testing.assert_array_equal(a.boxes, b.boxes)
+
+
+def test_labels_come_from_the_alphabet_with_the_requested_length() -> None:
+    captchas = generate_captchas(30, "easy", seed=0, alphabet="AB7", length=6)
+    assert all(len(c.label) == 6 and set(c.label) <= set("AB7") for c in captchas)
+    assert {ch for c in captchas for ch in c.label} == set("AB7")
+    assert generate_captchas(0, seed=0) == []
+
+
+# --------------------------------------------------------------------------- pictures and boxes
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("level", LEVELS)
+def test_every_level_renders_with_boxes_inside_in_label_order(level: str, size: tuple[int, int]) -> None:
+    width, height = size
+    for c in generate_captchas(25, level, seed=11, size=size):
+        assert c.image.shape == (height, width, 3) and c.image.dtype == np.uint8
+        assert c.boxes.shape == (4, 4) and c.boxes.dtype == np.int32
+        x, y, w, h = c.boxes.T
+        assert (x >= 0).all() and (y >= 0).all() and (w > 0).all() and (h > 0).all()
+        assert (x + w <= width).all() and (y + h <= height).all()
+        assert (np.diff(x) > 0).all() and (np.diff(x + w / 2) > 0).all()  # left to right
+        assert c.image.std() > 10  # something was drawn
+
+
+def test_easy_boxes_hold_dark_ink_and_nothing_dark_lies_outside() -> None:
+    for c in generate_captchas(40, "easy", seed=4):
+        gray = to_gray(c.image)
+        outside = np.ones(gray.shape, bool)
+        for x, y, w, h in c.boxes:
+            inside = gray[y:y + h, x:x + w]
+            assert inside.min() < 80 and (inside < 128).mean() > 0.1
+            # the box is tight: its first/last rows and columns all touch ink
+            dark = inside < 160
+            assert dark[0].any() and dark[-1].any() and dark[:, 0].any() and dark[:, -1].any()
+            outside[y:y + h, x:x + w] = False
+        assert gray[outside].min() >= 100
+        assert np.median(gray) >= 240  # white or very light background
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_easy_characters_are_separated_and_contour_segmentation_finds_them(size: tuple[int, int]) -> None:
+    captchas = generate_captchas(300, "easy", seed=21, size=size)
+    found = 0
+    for c in captchas:
+        gaps = c.boxes[1:, 0] - (c.boxes[:-1, 0] + c.boxes[:-1, 2])
+        assert gaps.min() >= 2
+        rects = contour_boxes(c.image)
+        found += len(rects) == 4 and all(
+            np.abs(np.array(r) - b).max() <= 2 for r, b in zip(rects, c.boxes)
+        )
+    assert found / len(captchas) >= 0.99
+
+
+@pytest.mark.parametrize("height", [16, 18, 21, 90])
+def test_easy_gap_is_at_least_two_pixels_at_any_size(height: int) -> None:
+    for c in generate_captchas(40, "easy", seed=6, size=(3 * height, height)):
+        assert (c.boxes[1:, 0] - (c.boxes[:-1, 0] + c.boxes[:-1, 2])).min() >= 2
+
+
+def test_medium_sometimes_and_hard_usually_overlaps_neighbours() -> None:
+    def share_overlapping(level: str) -> float:
+        captchas = generate_captchas(150, level, seed=8)
+        return np.mean([
+            ((c.boxes[1:, 0] - (c.boxes[:-1, 0] + c.boxes[:-1, 2])) < 0).any() for c in captchas
+        ])
+
+    assert 0.05 <= share_overlapping("medium") <= 0.5
+    assert share_overlapping("hard") >= 0.9
+
+
+def test_medium_and_hard_are_noisier_than_easy() -> None:
+    def contours(level: str) -> float:
+        return np.mean([len(contour_boxes(c.image)) for c in generate_captchas(30, level, seed=2)])
+
+    assert contours("easy") == 4
+    assert contours("medium") != 4
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: make_captcha("AB", "extreme", seed=0), "choose one of easy, medium, hard"),
+        (lambda: make_captcha("", seed=0), "non-empty"),
+        (lambda: make_captcha("A B", seed=0), "visible characters"),
+        (lambda: make_captcha("A\u4e2d", seed=0), "cannot draw"),
+        (lambda: make_captcha("AB", seed=-1), "non-negative"),
+        (lambda: make_captcha("AB", seed=0, size=(60, 15)), "at least 16"),
+        (lambda: make_captcha("ABCDEFGHJKLMNPQRSTUV", seed=0, size=(40, 20)), "wider size"),
+        (lambda: iter_captchas(-1, seed=0), "count"),
+        (lambda: iter_captchas(3, seed=0, length=0), "length"),
+        (lambda: iter_captchas(3, seed=0, alphabet=""), "alphabet"),
+        (lambda: generate_captchas(3, "hard", seed=0, alphabet="AB\U0001F600"), "cannot draw"),
+    ],
+)
+def test_bad_generator_input_is_refused_with_a_hint(call, message: str) -> None:
+    with pytest.raises(CaptchaDataError, match=message):
+        call()
+
+
+def test_default_constants() -> None:
+    assert DEFAULT_SIZE == (160, 60) and LEVELS == ("easy", "medium", "hard")
+    assert not set(DEFAULT_ALPHABET) & set("0O1Il")
+    assert issubclass(CaptchaDataError, ValueError)
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_repeated_labels_get_numbered_file_names() -> None:
+    assert captcha_filenames(["AB", "AB", "CD", "AB"]) == ["AB.png", "AB_1.png", "CD.png", "AB_2.png"]
+    assert captcha_filenames(["ab", "AB"]) == ["ab.png", "AB_1.png"]  # case-insensitive disks
+
+
+def test_save_writes_pngs_and_a_box_manifest_that_load_reads_back(tmp_path: Path) -> None:
+    captchas = generate_captchas(6, "medium", seed=1)
+    out = tmp_path / "new" / "nested"
+    paths = save_captchas(captchas, out)
+    assert [p.name for p in paths] == captcha_filenames([c.label for c in captchas])
+    manifest = json.loads((out / "boxes.json").read_text())
+    for c, p in zip(captchas, paths):
+        assert manifest[p.name] == {"label": c.label, "boxes": c.boxes.tolist()}
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporary files left
+    loaded = load_captchas(out)
+    by_name = {p.name: (img, label) for p, img, label in zip(loaded.paths, loaded.images, loaded.labels)}
+    for c, p in zip(captchas, paths):
+        img, label = by_name[p.name]
+        assert label == c.label
+        np.testing.assert_array_equal(img, to_gray(c.image))
+
+
+def test_save_refuses_a_non_empty_folder_unless_overwrite_and_keeps_other_files(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("mine")
+    first = generate_captchas(2, seed=0)
+    with pytest.raises(CaptchaDataError, match="overwrite=True"):
+        save_captchas(first, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["notes.md"]
+
+    save_captchas(first, tmp_path, overwrite=True)
+    replacement = [Captcha(first[0].label, np.zeros_like(first[0].image), first[0].boxes)]
+    save_captchas(replacement, tmp_path, overwrite=True)
+    assert (tmp_path / "notes.md").read_text() == "mine"
+    assert (tmp_path / f"{first[1].label}.png").exists()
+    assert np.asarray(Image.open(tmp_path / f"{first[0].label}.png")).max() == 0  # replaced
+    manifest = json.loads((tmp_path / "boxes.json").read_text())
+    assert set(manifest) == {f"{c.label}.png" for c in first}  # old entries kept
+
+
+@pytest.mark.parametrize("label", ["A/B", "A\\B", "..", "A..B", ".AB", "A B", "AB\n", "A\x00B", ""])
+def test_save_rejects_labels_unsafe_as_file_names(tmp_path: Path, label: str) -> None:
+    out = tmp_path / "out"
+    with pytest.raises(CaptchaDataError, match="cannot use label"):
+        save_captchas([fake_captcha("OK"), fake_captcha(label)], out)
+    assert not out.exists()  # checked before anything is written
+
+
+def test_save_refuses_a_file_as_output_folder(tmp_path: Path) -> None:
+    target = tmp_path / "file.png"
+    target.write_bytes(b"x")
+    with pytest.raises(CaptchaDataError, match="not a folder"):
+        save_captchas([fake_captcha("AB")], target)
+
+
+# --------------------------------------------------------------------------- loading: labels
+
+
+def test_labels_come_from_file_names_without_duplicate_suffixes(tmp_path: Path) -> None:
+    for name in ["AB3D.png", "AB3D_2.png", "XY7Q-12.png", "K9-A.png", "ZZZ_X.png", ".hidden.png"]:
+        gray_png(tmp_path / name)
+    (tmp_path / "boxes.json").write_text("{}")
+    (tmp_path / "readme.md").write_text("ignored")
+    loaded = load_captchas(tmp_path)
+    assert [p.name for p in loaded.paths] == ["AB3D.png", "AB3D_2.png", "K9-A.png", "XY7Q-12.png", "ZZZ_X.png"]
+    assert loaded.labels == ["AB3D", "AB3D", "K9-A", "XY7Q", "ZZZ_X"]
+    assert len(loaded) == 5 and loaded.skipped == []
+    assert loaded.lengths == {4: 4, 5: 1}
+    assert loaded.alphabet == "-379ABDKQXYZ_"
+
+
+def test_sidecar_text_files_hold_the_labels(tmp_path: Path) -> None:
+    rgb = np.full((30, 90, 3), 250, np.uint8)
+    rgb[10:20, 10:80] = 10
+    for stem, label in [("img001", "w7fq\n"), ("img002", "  HELLO  "), ("3x", "XYZ")]:
+        Image.fromarray(rgb).save(tmp_path / f"{stem}.jpg", quality=95)
+        (tmp_path / f"{stem}.txt").write_text(label)
+    loaded = load_captchas(tmp_path)
+    assert loaded.labels == ["XYZ", "w7fq", "HELLO"]  # sorted by file name: 3x, img001, img002
+    assert loaded.images[0].shape == (30, 90)
+    assert abs(int(loaded.images[0][15, 40]) - 10) < 8 and abs(int(loaded.images[0][2, 2]) - 250) < 8
+
+
+@pytest.mark.parametrize(("content", "reason"), [(None, "missing label"), ("  \n", "missing label"),
+                                                 ("A B", "contains ' '")])
+def test_sidecar_problems_name_the_file(tmp_path: Path, content: str | None, reason: str) -> None:
+    gray_png(tmp_path / "a.png")
+    (tmp_path / "a.txt").write_text("GOOD")
+    gray_png(tmp_path / "b.png")
+    if content is not None:
+        (tmp_path / "b.txt").write_text(content)
+    with pytest.raises(CaptchaDataError, match=rf"b\.png.*{reason}"):
+        load_captchas(tmp_path)
+    assert load_captchas(tmp_path, skip_bad=True).labels == ["GOOD"]
+
+
+# --------------------------------------------------------------------------- loading: formats and modes
+
+
+def test_png_jpg_and_bmp_in_any_case_are_read(tmp_path: Path) -> None:
+    gray = np.full((20, 50), 30, np.uint8)
+    Image.fromarray(gray).save(tmp_path / "AAA.PNG")
+    Image.fromarray(gray).save(tmp_path / "BBB.Jpeg", quality=95)
+    Image.fromarray(gray).convert("RGB").save(tmp_path / "CCC.bmp")
+    Image.fromarray(gray).save(tmp_path / "DDD.gif")  # not an accepted format: ignored
+    loaded = load_captchas(tmp_path)
+    assert loaded.labels == ["AAA", "BBB", "CCC"]
+    for img in loaded.images:
+        assert img.shape == (20, 50) and img.dtype == np.uint8 and abs(int(img.mean()) - 30) <= 2
+
+
+def test_image_modes_become_the_right_gray_values(tmp_path: Path) -> None:
+    write_png(tmp_path / "L.png", np.array([[0, 128, 255]], np.uint8))
+    write_png(tmp_path / "RGB.png", np.array([[[255, 0, 0], [0, 0, 0], [255, 255, 255]]], np.uint8))
+    rgba = np.array([[[0, 0, 0, 0], [0, 0, 0, 255], [0, 0, 0, 128]]], np.uint8)
+    write_png(tmp_path / "RGBA.png", rgba)  # transparent background reads as white
+    write_png(tmp_path / "I16.png", np.array([[0, 32896, 65535]], np.uint16))
+    pal = Image.new("P", (3, 1))
+    pal.putpalette([255, 255, 255, 0, 0, 0, 120, 120, 120])
+    pal.putdata([0, 1, 2])
+    pal.save(tmp_path / "P.png")
+    pal.save(tmp_path / "PT.png", transparency=1)  # black made transparent -> white
+    Image.new("1", (3, 1), 1).save(tmp_path / "one.png")
+    Image.new("LA", (3, 1), (0, 0)).save(tmp_path / "LA.png")
+    Image.new("CMYK", (3, 1), (0, 0, 0, 0)).save(tmp_path / "CMYK.jpg")
+
+    loaded = load_captchas(tmp_path)
+    got = {p.stem: img.tolist()[0] for p, img in zip(loaded.paths, loaded.images)}
+    assert got["L"] == [0, 128, 255]
+    assert got["RGB"] == [76, 0, 255]
+    assert got["RGBA"][:2] == [255, 0] and 120 <= got["RGBA"][2] <= 135
+    assert got["I16"] == [0, 128, 255]
+    assert got["P"] == [255, 0, 120]
+    assert got["PT"] == [255, 255, 120]
+    assert got["one"] == [255, 255, 255]
+    assert got["LA"] == [255, 255, 255]
+    assert all(v >= 250 for v in got["CMYK"])
+
+
+def test_to_gray_matches_the_loader_and_checks_its_input() -> None:
+    rgba = np.zeros((2, 2, 4), np.uint8)
+    assert to_gray(rgba).tolist() == [[255, 255], [255, 255]]
+    rgb = np.array([[[255, 0, 0]]], np.uint8)
+    assert to_gray(rgb).tolist() == [[76]] and to_gray(np.uint8([[7]])).tolist() == [[7]]
+    with pytest.raises(CaptchaDataError, match="uint8"):
+        to_gray(np.zeros((2, 2), np.float32))
+    with pytest.raises(CaptchaDataError, match="shape"):
+        to_gray(np.zeros((2, 2, 2), np.uint8))
+
+
+# --------------------------------------------------------------------------- loading: bad folders and files
+
+
+def test_missing_folder_and_file_instead_of_folder(tmp_path: Path) -> None:
+    with pytest.raises(CaptchaDataError, match="does not exist"):
+        load_captchas(tmp_path / "nope")
+    gray_png(tmp_path / "AB.png")
+    with pytest.raises(CaptchaDataError, match="not a folder"):
+        load_captchas(tmp_path / "AB.png")
+
+
+@pytest.mark.parametrize("files", [[], ["notes.txt", "data.csv", "sub/AB.png", ".AB.png"]])
+def test_folder_without_images_lists_the_accepted_extensions(tmp_path: Path, files: list[str]) -> None:
+    for name in files:
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(CaptchaDataError, match=r"no captcha images in .*\.png, \.jpg, \.jpeg, \.bmp"):
+        load_captchas(tmp_path)
+
+
+def test_bad_files_are_named_with_the_reason(tmp_path: Path) -> None:
+    gray_png(tmp_path / "GOOD.png")
+    (tmp_path / "EMPTY.png").write_bytes(b"")
+    (tmp_path / "JUNK.jpg").write_bytes(b"this is not a picture at all" * 10)
+    noisy = np.random.default_rng(0).integers(0, 255, (60, 160), dtype=np.uint8)
+    data = write_png(tmp_path / "CUT.png", noisy).read_bytes()
+    (tmp_path / "CUT.png").write_bytes(data[: len(data) // 2])
+
+    expectations = {"CUT.png": "truncated", "EMPTY.png": "empty", "JUNK.jpg": "not a readable image"}
+    for name, reason in expectations.items():
+        folder = tmp_path / name.split(".")[0]
+        folder.mkdir()
+        (folder / name).write_bytes((tmp_path / name).read_bytes())
+        with pytest.raises(CaptchaDataError, match=rf"{name}.*{reason}.*skip_bad=True"):
+            load_captchas(folder)
+
+    loaded = load_captchas(tmp_path, skip_bad=True)
+    assert loaded.labels == ["GOOD"]
+    skipped = {p.name: reason for p, reason in loaded.skipped}
+    assert skipped.keys() == expectations.keys()
+    assert all(expectations[name] in reason for name, reason in skipped.items())
+
+
+def test_huge_images_are_refused_from_the_header_without_decoding(tmp_path: Path) -> None:
+    huge_png_header(tmp_path / "BIG.png", 20000, 20000)  # would need 400 MB; only 8x8 pixels of data
+    with pytest.raises(CaptchaDataError, match=r"BIG\.png.*20000x20000 pixels, larger than the 4000000-pixel limit"):
+        load_captchas(tmp_path)
+    huge_png_header(tmp_path / "BIG.png", 3000, 2000)  # below Pillow's own limit: our check alone
+    with pytest.raises(CaptchaDataError, match="3000x2000 pixels.*raise max_pixels"):
+        load_captchas(tmp_path)
+    gray_png(tmp_path / "OK.png", shape=(10, 10))
+    loaded = load_captchas(tmp_path, skip_bad=True, max_pixels=100)
+    assert loaded.labels == ["OK"] and [p.name for p, _ in loaded.skipped] == ["BIG.png"]
+
+
+def test_skip_bad_counts_and_gives_up_when_nothing_is_left(tmp_path: Path) -> None:
+    for name in ["A1.png", "B2.png", "C3.bmp"]:
+        gray_png(tmp_path / name)
+    for name in ["X.png", "Y.jpg"]:
+        (tmp_path / name).write_bytes(b"\x00\x01garbage")
+    loaded = load_captchas(tmp_path, skip_bad=True)
+    assert (len(loaded), len(loaded.skipped)) == (3, 2)
+    assert loaded.alphabet == "123ABC" and loaded.lengths == {2: 3}
+
+    bad_only = tmp_path / "bad"
+    bad_only.mkdir()
+    (bad_only / "X.png").write_bytes(b"")
+    with pytest.raises(CaptchaDataError, match="all 1 images .* were skipped"):
+        load_captchas(bad_only, skip_bad=True)

@@ -1,0 +1,46 @@
+"""The README's table of notebooks must match the notebooks, and every notebook follows the anatomy."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers.course import END, START, describe, notebook_table
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_readme_table_is_current() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split(START, 1)[1].split(END, 1)[0].strip()
+    assert table == notebook_table(ROOT / "notebooks"), \
+        "README.md's notebook table is stale: run `.venv/bin/python -m helpers.course`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_anatomy(path: Path) -> None:
+    info = describe(path)
+    assert info["goals"] and info["run_time"] != "?"
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    tagged = [c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged `parameters`"
+    assert "os.environ.get" in "".join(tagged[0]["source"])
+    last = "".join(cells[-1]["source"])
+    assert "## Exercises" in last and ("Next:" in last or "Previous:" in last)
+    assert not any("papermill" in c.get("metadata", {}) for c in cells)
+
+
+def test_describe_reads_title_time_and_goals(tmp_path: Path) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(
+        "# 07 · Something new\n\n*chapter 7 · runs in about 2 minutes on a laptop CPU*\n\n"
+        "**In this notebook you will**\n- learn one thing;\n- learn another,\n  over two lines.\n")]
+    path = tmp_path / "07_new.ipynb"
+    nbformat.write(nb, path)
+    assert describe(path) == {"number": "07", "title": "Something new", "file": "07_new.ipynb",
+                              "run_time": "about 2 minutes", "goals": "learn one thing; learn another, over two lines"}
