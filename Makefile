@@ -13,7 +13,7 @@ export TF_CPP_MIN_LOG_LEVEL := 3
 export TF_ENABLE_ONEDNN_OPTS := 0
 export PYTHONHASHSEED := 0
 
-.PHONY: run test lab install clean-venv help
+.PHONY: run test lab notebooks install clean-venv help
 .DEFAULT_GOAL := help
 
 help:
@@ -41,6 +41,10 @@ test: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
+
+# For contributors: re-execute every notebook in place with the test settings (commit the result).
+notebooks: $(STAMP)
+	$(BIN)/python -m helpers.course --execute
 
 clean-venv:
 	rm -rf $(VENV)

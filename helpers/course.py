@@ -1,14 +1,20 @@
-"""The course's table of contents, read from the notebooks themselves.
+"""The course's table of contents, read from the notebooks themselves, and its upkeep.
 
 ``python -m helpers.course`` rewrites the notebook table in README.md; a test
 fails when the README's table no longer matches the notebooks.
+``python -m helpers.course --execute [NOTEBOOK ...]`` re-executes notebooks in
+place, in order, with the settings the tests use (``make notebooks`` does this
+for every notebook), so the stored outputs are the ones nbval compares.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 START, END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
@@ -58,8 +64,45 @@ def update_readme(readme: Path, notebooks_dir: Path) -> bool:
     return new != text
 
 
-if __name__ == "__main__":
+def execute_in_place(path: Path, timeout: int = 1800) -> None:
+    """Run a notebook top to bottom on a fresh kernel, in its own folder, and store its outputs.
+
+    Uses the environment nbval runs with (quiet TensorFlow, static figures
+    instead of widgets) and records no timing metadata, so the file changes
+    only where outputs do.
+    """
+    import nbformat
+    from nbclient import NotebookClient
+
+    for name, value in {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
+                        "PYTHONHASHSEED": "0", "CAPTCHA_WIDGETS": "0"}.items():
+        os.environ.setdefault(name, value)
+    notebook = nbformat.read(path, as_version=4)
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    nbformat.write(notebook, path)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Update the README's table, or (``--execute``) re-execute notebooks in place."""
     root = Path(__file__).resolve().parents[1]
+    parser = argparse.ArgumentParser(prog="python -m helpers.course", description=__doc__.splitlines()[0])
+    parser.add_argument("--execute", nargs="*", metavar="NOTEBOOK", type=Path,
+                        help="re-execute these notebooks in place (none named: every notebook and solution)")
+    args = parser.parse_args(argv)
+    if args.execute is not None:
+        notebooks = root / "notebooks"
+        paths = args.execute or [*sorted(notebooks.glob("[0-9][0-9]_*.ipynb")),
+                                 *sorted((notebooks / "solutions").glob("[0-9][0-9]_*.ipynb"))]
+        for path in paths:
+            print(f"executing {path.name} ...", flush=True)
+            execute_in_place(path)
     changed = update_readme(root / "README.md", root / "notebooks")
     print("README.md table updated" if changed else "README.md table already current")
-    sys.exit(0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

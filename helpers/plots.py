@@ -8,6 +8,7 @@ consistent figures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -108,3 +109,70 @@ def bar_chart(values: Mapping[str, float], *, title: str, ylabel: str, figsize=(
     ax.set_ylabel(ylabel)
     fig.tight_layout()
     return fig
+
+
+# The knob settings the static explorer shows, one row each: (title, segment() options).
+EXPLORER_SETTINGS: tuple[tuple[str, dict], ...] = (
+    ("Otsu, no clean-up", {"method": "otsu", "open_size": 1}),
+    ("Otsu, opening 2 px (default)", {"method": "otsu", "open_size": 2}),
+    ("Otsu, opening 4 px", {"method": "otsu", "open_size": 4}),
+    ("adaptive, opening 2 px", {"method": "adaptive", "open_size": 2}),
+    ("fixed threshold 100", {"method": "fixed", "threshold": 100, "open_size": 2}),
+    ("fixed threshold 200", {"method": "fixed", "threshold": 200, "open_size": 2}),
+)
+
+
+def _draw_cut(ax: plt.Axes, image: np.ndarray, label: str, **knobs) -> None:
+    """Show ``image`` with the boxes ``segmentation.segment(image, len(label), **knobs)`` finds."""
+    from helpers.segmentation import segment
+
+    cut = segment(image, len(label), **knobs)
+    ax.imshow(image, cmap="gray", vmin=0, vmax=255)
+    draw_boxes(ax, cut.boxes, color="tab:green" if cut.ok else "tab:red")
+    ax.set_title("ok" if cut.ok else cut.reason, fontsize=8)
+    ax.set_axis_off()
+
+
+def segmentation_explorer(images: Sequence[np.ndarray], labels: Sequence[str], *, widgets: bool = True) -> Any:
+    """Move the segmentation knobs and watch the boxes change.
+
+    ``images``: captchas, each (H, W) gray or (H, W, 3) RGB uint8; ``labels``
+    their texts (the label length is the expected letter count). With
+    ``widgets`` and ipywidgets installed, returns an interactive widget:
+    sliders for the captcha, threshold method, fixed threshold, opening size
+    and smallest region, redrawing the boxes (green when the cut found the
+    right count, red otherwise). Otherwise (no widgets, e.g. a headless run)
+    it returns a static Figure: the first captchas under each of
+    :data:`EXPLORER_SETTINGS`, one row per setting.
+    """
+    if widgets:
+        try:
+            import ipywidgets
+        except ImportError:
+            widgets = False
+    if not widgets:
+        shown = min(len(images), 4)
+        fig, axes = plt.subplots(len(EXPLORER_SETTINGS), shown, squeeze=False,
+                                 figsize=(2.4 * shown, 1.25 * len(EXPLORER_SETTINGS)))
+        for row, (name, knobs) in enumerate(EXPLORER_SETTINGS):
+            for col in range(shown):
+                _draw_cut(axes[row, col], images[col], labels[col], **knobs)
+            axes[row, 0].text(-0.05, 0.5, name, transform=axes[row, 0].transAxes, ha="right", va="center",
+                              fontsize=8)
+        fig.tight_layout()
+        return fig
+
+    def redraw(captcha: int, method: str, threshold: int, open_size: int, min_area: int) -> None:
+        fig, ax = plt.subplots(figsize=(4.8, 2.0))
+        _draw_cut(ax, images[captcha], labels[captcha], method=method, threshold=threshold,
+                  open_size=open_size, min_area=min_area)
+        plt.show()
+
+    return ipywidgets.interactive(
+        redraw,
+        captcha=ipywidgets.IntSlider(0, 0, len(images) - 1, description="captcha"),
+        method=ipywidgets.Dropdown(options=["otsu", "adaptive", "fixed"], description="threshold"),
+        threshold=ipywidgets.IntSlider(128, 10, 250, 5, description="fixed at"),
+        open_size=ipywidgets.IntSlider(2, 1, 6, description="opening px"),
+        min_area=ipywidgets.IntSlider(10, 1, 200, description="min area"),
+    )

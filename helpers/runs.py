@@ -208,6 +208,7 @@ def run_series(
     env = {
         "CAPTCHA_DATA_DIR": str((folder / "data").resolve()),
         "CAPTCHA_MODELS_DIR": str((folder / "models").resolve()),
+        "CAPTCHA_WIDGETS": "0",  # nobody moves sliders in a headless run: draw static figures
     }
     with _environment(env):
         for path in paths:

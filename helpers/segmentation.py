@@ -73,21 +73,24 @@ def as_gray_uint8(image: np.ndarray) -> np.ndarray:
     return gray
 
 
-def binarize(gray: np.ndarray, method: str = "otsu") -> np.ndarray:
+def binarize(gray: np.ndarray, method: str = "otsu", threshold: int = 128) -> np.ndarray:
     """Threshold a (H, W) uint8 image into ink (255) and background (0).
 
-    ``method`` is "otsu" (one global threshold chosen from the histogram) or
-    "adaptive" (a threshold per neighbourhood, for uneven lighting). Captchas
-    with light text on a dark background are inverted so ink is always 255.
+    ``method`` is "otsu" (one global threshold chosen from the histogram),
+    "adaptive" (a threshold per neighbourhood, for uneven lighting) or "fixed"
+    (pixels darker than ``threshold`` are ink). Captchas with light text on a
+    dark background are inverted so ink is always 255.
     """
-    if method == "otsu":
+    if method == "fixed":
+        _, binary = cv2.threshold(gray, int(threshold) - 1, 255, cv2.THRESH_BINARY_INV)
+    elif method == "otsu":
         _, binary = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     elif method == "adaptive":
         block = max(3, (min(gray.shape) // 2) | 1)
         binary = cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C,
                                        cv2.THRESH_BINARY_INV, block, 10)
     else:
-        raise ValueError(f"unknown threshold method {method!r}; use 'otsu' or 'adaptive'")
+        raise ValueError(f"unknown threshold method {method!r}; use 'otsu', 'adaptive' or 'fixed'")
     if np.count_nonzero(binary) > binary.size / 2:  # light ink on a dark background
         binary = cv2.bitwise_not(binary)
     return binary
@@ -309,6 +312,7 @@ def segment(
     *,
     size: int = 60,
     method: str = "otsu",
+    threshold: int = 128,
     open_size: int | None = None,
     min_area: int | None = None,
     min_extent: int | None = None,
@@ -318,7 +322,9 @@ def segment(
 
     ``image``: (H, W), (H, W, 3) or (H, W, 4) array. ``expected``: the number of
     letters, if known; it allows splitting wide regions and merging pieces, and
-    the result fails unless exactly that many regions are found. Returns a
+    the result fails unless exactly that many regions are found. ``method`` and
+    ``threshold`` go to :func:`binarize`, ``open_size`` to :func:`clean`,
+    ``min_area`` and ``min_extent`` to :func:`find_regions`. Returns a
     :class:`Segmentation` with (k, 4) boxes and (k, size, size) letter crops.
     """
     try:
@@ -330,7 +336,7 @@ def segment(
     work, scale = _shrink(gray, max_pixels)
     if int(work.max()) - int(work.min()) < 16:
         return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background")
-    binary = clean(binarize(work, method), open_size)
+    binary = clean(binarize(work, method, threshold), open_size)
     boxes = merge_pieces(find_regions(binary, min_area, min_extent))
     if expected is not None and len(boxes):
         boxes = fit_count(boxes, binary, expected)
