@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 
 # Quiet, reproducible TensorFlow in every notebook and test started from here.
 export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 0
+export TF_ENABLE_ONEDNN_OPTS := 1
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lab notebooks install clean-venv help

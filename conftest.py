@@ -4,5 +4,5 @@ figures instead of widgets in the notebooks nbval runs (their kernels inherit th
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 os.environ.setdefault("CAPTCHA_WIDGETS", "0")

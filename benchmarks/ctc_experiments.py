@@ -5,7 +5,7 @@ held-out test captchas (never used for early stopping), with wall times.
 
 Run from the project root, with quiet and reproducible TensorFlow:
 
-    export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=0
+    export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=1
     .venv/bin/python benchmarks/ctc_experiments.py --level hard            # the default recipe
     .venv/bin/python benchmarks/ctc_experiments.py --level medium --n-train 3000
     .venv/bin/python benchmarks/ctc_experiments.py --level hard --check-determinism --n-train 512 --epochs 2
@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))

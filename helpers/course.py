@@ -74,7 +74,7 @@ def execute_in_place(path: Path, timeout: int = 1800) -> None:
     import nbformat
     from nbclient import NotebookClient
 
-    for name, value in {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0",
+    for name, value in {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "1",
                         "PYTHONHASHSEED": "0", "CAPTCHA_WIDGETS": "0"}.items():
         os.environ.setdefault(name, value)
     notebook = nbformat.read(path, as_version=4)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 from helpers.models import (  # noqa: E402
     LetterClassifier, ModelFileError, as_features, as_tensor, build_improved_cnn, build_original_cnn,
