@@ -44,3 +44,19 @@ def test_describe_reads_title_time_and_goals(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     assert describe(path) == {"number": "07", "title": "Something new", "file": "07_new.ipynb",
                               "run_time": "about 2 minutes", "goals": "learn one thing; learn another, over two lines"}
+
+
+def test_execute_in_place_stores_outputs_without_timing(tmp_path: Path) -> None:
+    import nbformat
+
+    from helpers.course import execute_in_place
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import os\nprint(os.getcwd() == os.path.abspath('.'), 6 * 7)")]
+    path = tmp_path / "tiny.ipynb"
+    nbformat.write(nb, path)
+    execute_in_place(path)
+    cell = nbformat.read(path, as_version=4).cells[0]
+    assert cell.outputs[0]["text"] == "True 42\n"
+    assert cell.execution_count == 1
+    assert "execution" not in cell.metadata

@@ -175,3 +175,13 @@ def test_crops_keep_only_their_own_ink() -> None:
     letters = crop_letters(image, boxes, size=60, margin=4, masks=masks)
     plain = crop_letters(image, boxes, size=60, margin=4)
     assert (letters[0] < 128).sum() < (plain[0] < 128).sum()  # the foreign stroke was painted over
+
+
+def test_fixed_threshold_decides_what_counts_as_ink() -> None:
+    image = blocks(FOUR, ink=150)  # mid-gray letters on light paper
+    assert np.count_nonzero(binarize(image, "fixed", threshold=100)) == 0  # too strict: no ink at all
+    assert np.count_nonzero(binarize(image, "fixed", threshold=200)) == sum(w * h for _, _, w, h in FOUR)
+    assert segment(image, expected=4, method="fixed", threshold=200).ok
+    assert not segment(image, expected=4, method="fixed", threshold=100).ok
+    with pytest.raises(ValueError, match="'otsu', 'adaptive' or 'fixed'"):
+        binarize(image, "magic")

@@ -1,0 +1,43 @@
+"""The notebooks' figures: the segmentation explorer, with and without widgets."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from helpers.captchas import generate_captchas  # noqa: E402
+from helpers.plots import EXPLORER_SETTINGS, segmentation_explorer  # noqa: E402
+
+
+def _captchas(count: int = 3) -> tuple[list[np.ndarray], list[str]]:
+    made = generate_captchas(count, "medium", seed=4)
+    return [c.image for c in made], [c.label for c in made]
+
+
+def test_static_explorer_shows_every_setting_for_each_captcha() -> None:
+    images, labels = _captchas()
+    fig = segmentation_explorer(images, labels, widgets=False)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    assert len(fig.axes) == len(EXPLORER_SETTINGS) * len(images)
+    # every panel is titled with the outcome of its cut: "ok" or the reason it failed
+    titles = [ax.get_title() for ax in fig.axes]
+    assert all(t == "ok" or "expected" in t or "found" in t or "no " in t for t in titles), titles
+    plt.close(fig)
+
+
+def test_interactive_explorer_has_a_slider_per_knob_and_redraws() -> None:
+    import ipywidgets
+
+    images, labels = _captchas()
+    widget = segmentation_explorer(images, labels, widgets=True)
+    assert isinstance(widget, ipywidgets.interactive)
+    names = {child.description for child in widget.children if hasattr(child, "description")}
+    assert {"captcha", "threshold", "fixed at", "opening px", "min area"} <= names
+    captcha = next(c for c in widget.children if getattr(c, "description", "") == "captcha")
+    assert captcha.max == len(images) - 1
+    captcha.value = 2  # moving a slider redraws without error
+    plt.close("all")
