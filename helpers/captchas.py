@@ -669,8 +669,24 @@ def _png_bytes(image: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+JPEG_QUALITY: int = 90
+"""Quality of captchas saved as JPEG (``file_format="jpg+txt"``)."""
+
+FILE_FORMATS: tuple[str, ...] = ("png", "jpg+txt")
+"""How ``save_captchas`` names and labels files: ``<label>.png``, or ``00001.jpg`` + ``00001.txt``."""
+
+
+def _jpeg_bytes(image: np.ndarray) -> bytes:
+    """Encode an (H, W, 3) uint8 array as baseline JPEG bytes (fixed quality, no metadata)."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
+
+
 def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool = False,
-                  progress: bool = False) -> list[Path]:
+                  progress: bool = False, file_format: str = "png") -> list[Path]:
     """Write captchas as ``out_dir/<label>.png`` plus a ``boxes.json`` manifest.
 
     The manifest maps each file name to ``{"label": ..., "boxes": [[x, y, w, h], ...]}``.
@@ -683,10 +699,15 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
             writes are replaced (other files stay, entries of an existing
             manifest are kept and updated).
         progress: show a tqdm progress bar.
+        file_format: "png" names each file by its label; "jpg+txt" writes
+            numbered JPEG files, each with a ``.txt`` file holding its label
+            (the format of the 2019 student project).
 
     Returns:
-        The paths of the PNG files written, in the order of ``captchas``.
+        The paths of the image files written, in the order of ``captchas``.
     """
+    if file_format not in FILE_FORMATS:
+        raise CaptchaDataError(f"unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}")
     out_dir = Path(out_dir)
     captchas = list(captchas)
     for c in captchas:
@@ -712,12 +733,20 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
 
     from tqdm import tqdm
 
-    names = captcha_filenames([c.label for c in captchas])
+    if file_format == "png":
+        names = captcha_filenames([c.label for c in captchas])
+    else:
+        digits = max(5, len(str(len(captchas))))
+        names = [f"{k:0{digits}d}.jpg" for k in range(1, len(captchas) + 1)]
     paths = []
     for c, name in tqdm(list(zip(captchas, names)), desc=f"saving to {out_dir.name}",
                         disable=not progress, unit="captcha"):
         path = out_dir / name
-        _write_atomically(path, _png_bytes(c.image))
+        if file_format == "png":
+            _write_atomically(path, _png_bytes(c.image))
+        else:
+            _write_atomically(path, _jpeg_bytes(c.image))
+            _write_atomically(path.with_suffix(".txt"), (c.label + "\n").encode("utf-8"))
         manifest[name] = {"label": c.label, "boxes": np.asarray(c.boxes).astype(int).tolist()}
         paths.append(path)
     text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"

@@ -39,13 +39,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         )
     )
     paths = save_captchas(captchas, Path(args.out), overwrite=args.overwrite,
-                          progress=args.count >= 500 and not args.quiet)
+                          progress=args.count >= 500 and not args.quiet, file_format=args.format)
     print(f"wrote {len(paths)} {args.level} captchas to {args.out}")
     return 0
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, LEVELS
+    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, FILE_FORMATS, LEVELS
 
     p = sub.add_parser("generate", help="write a folder of labelled, seeded captchas",
                        description="Draw N captchas and save them as OUT/<label>.png "
@@ -58,6 +58,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--length", type=int, default=4, help="characters per captcha (default: 4)")
     p.add_argument("--width", type=int, default=DEFAULT_SIZE[0], help="image width in pixels")
     p.add_argument("--height", type=int, default=DEFAULT_SIZE[1], help="image height in pixels")
+    p.add_argument("--format", choices=FILE_FORMATS, default="png",
+                   help="png: <label>.png files; jpg+txt: 00001.jpg with its label in 00001.txt (default: png)")
     p.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty folder, replacing same-named captchas only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

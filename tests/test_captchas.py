@@ -248,6 +248,21 @@ def test_save_writes_pngs_and_a_box_manifest_that_load_reads_back(tmp_path: Path
         np.testing.assert_array_equal(img, to_gray(c.image))
 
 
+def test_save_in_the_original_format_writes_numbered_jpgs_with_label_files(tmp_path: Path) -> None:
+    captchas = generate_captchas(12, "easy", seed=2)
+    paths = save_captchas(captchas, tmp_path / "jpg", file_format="jpg+txt")
+    assert [p.name for p in paths] == [f"{k:05d}.jpg" for k in range(1, 13)]
+    assert [p.with_suffix(".txt").read_text() for p in paths] == [c.label + "\n" for c in captchas]
+    loaded = load_captchas(tmp_path / "jpg")
+    assert loaded.labels == [c.label for c in captchas]
+    for image, c in zip(loaded.images, captchas):  # JPEG is lossy, but only slightly
+        assert np.abs(image.astype(int) - to_gray(c.image).astype(int)).mean() < 3
+    again = save_captchas(captchas, tmp_path / "again", file_format="jpg+txt")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in paths]
+    with pytest.raises(CaptchaDataError, match="unknown file format 'gif'"):
+        save_captchas(captchas, tmp_path / "gif", file_format="gif")
+
+
 def test_save_refuses_a_non_empty_folder_unless_overwrite_and_keeps_other_files(tmp_path: Path) -> None:
     (tmp_path / "notes.md").write_text("mine")
     first = generate_captchas(2, seed=0)

@@ -80,3 +80,11 @@ def test_generate_rejects_bad_input(capsys: pytest.CaptureFixture[str], tmp_path
     assert "length" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["generate", "--level", "impossible", "--count", "2", "--out", str(tmp_path / "y")])
+
+
+def test_generate_writes_the_original_jpg_and_txt_format(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "set"
+    assert main(["generate", "--count", "3", "--seed", "1", "--out", str(out), "--format", "jpg+txt"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "00001.jpg", "00001.txt", "00002.jpg", "00002.txt", "00003.jpg", "00003.txt", "boxes.json"]
+    assert "wrote 3 easy captchas" in capsys.readouterr().out
