@@ -18,6 +18,7 @@ import cv2
 import numpy as np
 
 MAX_PIXELS = 4_000_000  # larger images are shrunk before any work
+OPEN_FROM_HEIGHT = 48  # images at least this high are cleaned with a 2 px opening by default
 BOX_DTYPE = np.int32
 
 
@@ -100,11 +101,11 @@ def clean(binary: np.ndarray, open_size: int | None = None) -> np.ndarray:
     """Remove thin noise (dots, hair lines) by a morphological opening.
 
     ``binary``: (H, W) uint8 with ink 255. ``open_size`` is the square kernel's
-    side; by default 2 px for images at least 40 px high and none (1) below,
-    where strokes are too thin to survive an opening.
+    side; by default 2 px for images at least ``OPEN_FROM_HEIGHT`` px high and
+    none (1) below, where strokes are too thin to survive an opening.
     """
     if open_size is None:
-        open_size = 2 if binary.shape[0] >= 40 else 1
+        open_size = 2 if binary.shape[0] >= OPEN_FROM_HEIGHT else 1
     if open_size <= 1:
         return binary
     kernel = np.ones((open_size, open_size), np.uint8)
@@ -323,7 +324,10 @@ def segment(
     ``image``: (H, W), (H, W, 3) or (H, W, 4) array. ``expected``: the number of
     letters, if known; it allows splitting wide regions and merging pieces, and
     the result fails unless exactly that many regions are found. ``method`` and
-    ``threshold`` go to :func:`binarize`, ``open_size`` to :func:`clean`,
+    ``threshold`` go to :func:`binarize`, ``open_size`` to :func:`clean` (by
+    default 2 px from ``OPEN_FROM_HEIGHT`` px image height, else 1; when
+    ``expected`` is known and the other size finds exactly that many regions
+    while the default does not, the other size is used),
     ``min_area`` and ``min_extent`` to :func:`find_regions`. Returns a
     :class:`Segmentation` with (k, 4) boxes and (k, size, size) letter crops.
     """
@@ -336,8 +340,16 @@ def segment(
     work, scale = _shrink(gray, max_pixels)
     if int(work.max()) - int(work.min()) < 16:
         return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background")
-    binary = clean(binarize(work, method, threshold), open_size)
-    boxes = merge_pieces(find_regions(binary, min_area, min_extent))
+    ink = binarize(work, method, threshold)
+    default = 2 if work.shape[0] >= OPEN_FROM_HEIGHT else 1
+    # Automatic clean-up: when the usual opening breaks thin strokes into pieces (or leaves noise
+    # that joins letters), the other strength may find the known letter count as it is; prefer that.
+    openings = (open_size,) if open_size is not None else (default, 3 - default)
+    found = []
+    for opening in openings:
+        binary = clean(ink, opening)
+        found.append((binary, merge_pieces(find_regions(binary, min_area, min_extent))))
+    binary, boxes = next(((b, r) for b, r in found if len(r) == expected), found[0])
     if expected is not None and len(boxes):
         boxes = fit_count(boxes, binary, expected)
     if scale != 1.0:

@@ -185,3 +185,26 @@ def test_fixed_threshold_decides_what_counts_as_ink() -> None:
     assert not segment(image, expected=4, method="fixed", threshold=100).ok
     with pytest.raises(ValueError, match="'otsu', 'adaptive' or 'fixed'"):
         binarize(image, "magic")
+
+
+@pytest.mark.parametrize("size", [(72, 24), (107, 40), (117, 44), (123, 46), (160, 60), (213, 80)])
+def test_easy_captchas_are_cut_where_the_letters_are_at_every_size(size: tuple[int, int]) -> None:
+    """Thin strokes at 40-47 px used to break under the default clean-up; the letters must survive."""
+    from helpers.captchas import generate_captchas
+
+    made = generate_captchas(200, "easy", seed=33, size=size)
+    cuts = [segment(c.image, 4) for c in made]
+    assert segmentation_success(cuts, [c.boxes for c in made]) >= 0.99
+
+
+def test_the_other_clean_up_is_used_when_only_it_finds_the_letter_count() -> None:
+    # hair-thin (1 px) letters: a 2 px opening erases them, so at 60 px the gentle clean-up must step in
+    image = np.full((60, 160), 245, np.uint8)
+    for x in (15, 50, 85, 120):
+        image[10:50, x] = 20
+        image[10, x:x + 15] = 20
+        image[49, x:x + 15] = 20
+    result = segment(image, expected=4)
+    assert result.ok, result.reason
+    assert [int(b[0]) for b in result.boxes] == [15, 50, 85, 120]
+    assert not segment(image, expected=4, open_size=2).ok  # the usual clean-up alone fails
