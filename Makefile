@@ -8,9 +8,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-# Quiet, reproducible TensorFlow in every notebook and test started from here.
-export TF_CPP_MIN_LOG_LEVEL := 3
-export TF_ENABLE_ONEDNN_OPTS := 1
+# Same hashing of strings in every notebook and test started from here (TensorFlow's own
+# settings are applied by helpers/backend.py before it loads).
 export PYTHONHASHSEED := 0
 
 .PHONY: run test lab notebooks install clean-venv help

@@ -3,9 +3,8 @@
 Trains one recipe on generated captchas and reports exact-match accuracy on
 held-out test captchas (never used for early stopping), with wall times.
 
-Run from the project root, with quiet and reproducible TensorFlow:
+Run from the project root (TensorFlow's settings come from helpers/backend.py):
 
-    export TF_CPP_MIN_LOG_LEVEL=3 TF_ENABLE_ONEDNN_OPTS=1
     .venv/bin/python benchmarks/ctc_experiments.py --level hard            # the default recipe
     .venv/bin/python benchmarks/ctc_experiments.py --level medium --n-train 3000
     .venv/bin/python benchmarks/ctc_experiments.py --level hard --check-determinism --n-train 512 --epochs 2
@@ -21,15 +20,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -110,6 +106,7 @@ def run(args: argparse.Namespace) -> dict:
     keras.utils.set_random_seed(args.seed)
     tf.config.experimental.enable_op_determinism()
     options = dict(filters=parse_ints(args.filters), rnn_units=parse_ints(args.rnn_units), rnn=args.rnn,
+                   step_width=args.step_width,
                    dense_units=args.dense_units, dropout=args.dropout, augment=not args.no_augment,
                    augment_strength=args.augment_strength)
     t_train0 = time.perf_counter()
@@ -161,6 +158,7 @@ def main() -> None:
     p.add_argument("--rnn", default="gru")
     p.add_argument("--dense-units", type=int, default=256)
     p.add_argument("--dropout", type=float, default=0.2)
+    p.add_argument("--step-width", type=int, default=8, help="input pixels per time step: 8 or 4")
     p.add_argument("--no-augment", action="store_true")
     p.add_argument("--augment-strength", type=float, default=1.0)
     p.add_argument("--epochs", type=int, default=20)

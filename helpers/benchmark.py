@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.backend import import_keras
 from helpers.captchas import CaptchaDataError, load_captchas
 from helpers.datasets import balance, extract_letters, split_by_captcha
 from helpers.evaluation import exact_match, letter_accuracy
@@ -98,7 +99,7 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
 def _benchmark_ctc(train: tuple[list[np.ndarray], list[str]], validation: tuple[list[np.ndarray], list[str]],
                    test: tuple[list[np.ndarray], list[str]], *, alphabet: str, seed: int) -> dict[str, float]:
     """Chapter 5's CNN + RNN + CTC reader: trained on whole captchas, no segmentation."""
-    import keras
+    keras = import_keras()
 
     from helpers import ctc
     from helpers.models import seed_everything

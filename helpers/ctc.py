@@ -35,9 +35,12 @@ from pathlib import Path
 from typing import Any
 
 import cv2
-import keras
 import numpy as np
-from keras import layers, ops
+
+from helpers.backend import import_keras
+
+keras = import_keras()  # before anything else imports TensorFlow: quiet, with oneDNN kernels
+from keras import layers, ops  # noqa: E402
 
 __all__ = [
     "BLANK",
@@ -72,7 +75,7 @@ PAD: int = 0
 """Value that pads encoded labels to a common length (the blank: never a character)."""
 
 POOLED_WIDTH_FACTOR: int = 8
-"""The feature extractor shrinks the width by this factor: T = width // 8 time steps."""
+"""Default pixel width of one time step: the feature extractor shrinks the width by this factor."""
 
 _EPSILON = 1e-7
 
@@ -225,9 +228,9 @@ class CTCLoss(keras.losses.Loss):
 # --------------------------------------------------------------------------- model
 
 
-def time_steps(width: int) -> int:
-    """Number of time steps T the model produces for an input ``width`` pixels wide."""
-    return int(width) // POOLED_WIDTH_FACTOR
+def time_steps(width: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:
+    """Number of time steps T a model built with ``step_width`` produces for an input ``width`` pixels wide."""
+    return int(width) // int(step_width)
 
 
 def augmentation(seed: int, strength: float = 1.0) -> keras.Sequential:
@@ -249,16 +252,17 @@ def augmentation(seed: int, strength: float = 1.0) -> keras.Sequential:
 
 def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None = None,
                filters: Sequence[int] = (16, 32, 64), rnn_units: Sequence[int] = (128, 128),
-               rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2,
+               rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2, step_width: int = POOLED_WIDTH_FACTOR,
                augment: bool = True, augment_strength: float = 1.0, seed: int = 0,
                learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
     """A compiled CNN + bidirectional RNN for CTC.
 
-    Layout: optional augmentation -> conv blocks (3x3 conv, ReLU, 2x2 max
-    pooling; from the second block on with batch norm; a fourth and later
-    block pools 2x1) -> each column of the feature map becomes one of
-    T = width // 8 time steps -> dense + dropout -> one bidirectional GRU or
-    LSTM per entry of ``rnn_units`` -> dense logits -> ``CTCSoftmax``.
+    Layout: optional augmentation -> conv blocks (3x3 conv, ReLU, max
+    pooling that halves the height, and the width too until it has shrunk by
+    ``step_width``; from the second block on with batch norm) -> each column
+    of the feature map becomes one of T = width // step_width time steps ->
+    dense + dropout -> one bidirectional GRU or LSTM per entry of
+    ``rnn_units`` -> dense logits -> ``CTCSoftmax``.
 
     Args:
         height, width: input size in pixels (at least 16 high and 8 per
@@ -272,6 +276,9 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
         rnn: "gru" or "lstm".
         dense_units: features per time step fed to the recurrent layers.
         dropout: dropout rate before the recurrent layers (0 = none).
+        step_width: pixels of input width per time step: 8, or 4 for twice as
+            many steps (helps with doubled letters such as "77", which CTC
+            must separate by a blank).
         augment: add the ``augmentation`` layers (they do nothing at inference).
         augment_strength: scales every augmentation range.
         seed: seeds augmentation and dropout.
@@ -279,7 +286,7 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
 
     Returns:
         A model compiled with ``CTCLoss``; input (B, height, width, 1) float32
-        in [0, 1], output (B, width // 8, n_symbols + 1) probabilities.
+        in [0, 1], output (B, width // step_width, n_symbols + 1) probabilities.
     """
     if alphabet is not None and len(alphabet) != n_symbols:
         raise ValueError(f"alphabet {alphabet!r} has {len(alphabet)} characters but n_symbols={n_symbols}")
@@ -289,10 +296,13 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
         raise ValueError(f"filters needs at least three conv blocks, got {tuple(filters)}")
     if rnn not in ("gru", "lstm"):
         raise ValueError(f"rnn must be 'gru' or 'lstm', got {rnn!r}")
+    width_pools = {2: 1, 4: 2, 8: 3}.get(int(step_width))
+    if width_pools is None:
+        raise ValueError(f"step_width must be 2, 4 or 8 pixels, got {step_width}")
     min_height = max(16, 2 ** len(filters))
-    if height < min_height or width < 2 * POOLED_WIDTH_FACTOR:
+    if height < min_height or width < 2 * step_width:
         raise ValueError(f"input {width}x{height} is too small: use at least {min_height} pixels high and "
-                         f"{2 * POOLED_WIDTH_FACTOR} wide (e.g. 32 high)")
+                         f"{2 * step_width} wide (e.g. 32 high)")
 
     inputs = keras.Input((height, width, 1), name="image")
     x = augmentation(seed, augment_strength)(inputs) if augment else inputs
@@ -306,7 +316,7 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
             # so the validation loss (computed with them) is meaningful from the first epochs.
             x = layers.BatchNormalization(momentum=0.9, name=f"bn{i + 1}")(x)
             x = layers.Activation("relu", name=f"relu{i + 1}")(x)
-        x = layers.MaxPooling2D((2, 2) if i < 3 else (2, 1), name=f"pool{i + 1}")(x)
+        x = layers.MaxPooling2D((2, 2) if i < width_pools else (2, 1), name=f"pool{i + 1}")(x)
     # (B, H', W', C) -> (B, W', H' * C): each column of the feature map is one time step.
     _, h, w, c = x.shape
     x = layers.Permute((2, 1, 3), name="columns_first")(x)
@@ -485,9 +495,10 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     codec = CharCodec(alphabet)
     width = suggest_width(train_images, height) if width is None else int(width)
     max_len = max(len(label) for label in list(train_labels) + list(val_labels))
-    if time_steps(width) < 2 * max_len - 1:
+    step_width = int(model_options.get("step_width", POOLED_WIDTH_FACTOR))
+    if time_steps(width, step_width) < 2 * max_len - 1:
         raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
-                         f"({time_steps(width)} time steps); use width >= {POOLED_WIDTH_FACTOR * (2 * max_len - 1)}")
+                         f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
     y_train, _ = codec.encode(train_labels, max_len)
     y_val, _ = codec.encode(val_labels, max_len)
     x_train = prepare_images(train_images, height, width)

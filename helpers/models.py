@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.backend import import_keras
 # Types inside a saved forest that skops may rebuild; anything else is refused.
 TRUSTED_FOREST_TYPES = frozenset({"sklearn.tree._tree.Tree"})
 KINDS = ("forest", "cnn")
@@ -33,7 +34,7 @@ def seed_everything(seed: int, *, deterministic_ops: bool = True) -> None:
     and switches TensorFlow to deterministic kernels. Call it before building
     each model, after ``keras.backend.clear_session()``.
     """
-    import keras
+    keras = import_keras()
     import tensorflow as tf
 
     keras.utils.set_random_seed(seed)
@@ -60,7 +61,7 @@ def build_original_cnn(n_classes: int, size: int = 60, *, flatten: bool = True) 
     ``flatten=False`` rebuilds the original exactly, without the Flatten layer
     it was missing; its output then has shape (B, 6, 6, n_classes) for 60×60 letters.
     """
-    import keras
+    keras = import_keras()
     from keras import layers
 
     stack = [
@@ -82,7 +83,7 @@ def augmentation(seed: int, strength: float = 1.0) -> Any:
     Letters cut from captchas are never perfectly centred or upright; showing
     the network shifted and turned copies teaches it not to care.
     """
-    import keras
+    keras = import_keras()
     from keras import layers
 
     return keras.Sequential([
@@ -101,7 +102,7 @@ def build_improved_cnn(n_classes: int, size: int = 60, *, seed: int = 0, augment
     needs fewer pixels than that, and every later layer gets ``shrink²`` times cheaper.
     Each improvement can be switched off to measure what it brings.
     """
-    import keras
+    keras = import_keras()
     from keras import layers
 
     def block(x: Any, filters: int) -> Any:
@@ -232,7 +233,7 @@ def load_classifier(path: Path) -> LetterClassifier:
                 raise ModelFileError(f"{path} reads {model_inputs} pixels per letter but {meta_path.name} says "
                                      f"{size}x{size}; the two files do not belong together")
         else:
-            import keras
+            keras = import_keras()
 
             model = keras.models.load_model(path, safe_mode=True)
             model_classes = classes

@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 
+from helpers.backend import import_keras
 from helpers.datasets import LetterSet
 from helpers.models import LetterClassifier, as_features, as_tensor
 
@@ -40,7 +41,7 @@ def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, orig
     validation letters are given, early stopping on validation loss. Without
     ``epochs``, the count shrinks as the data grows (at least 3).
     """
-    import keras
+    keras = import_keras()
 
     classes = tuple(sorted(set(train.labels.tolist())))
     index = {c: k for k, c in enumerate(classes)}

@@ -9,15 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
-
-from helpers.models import (  # noqa: E402
+from helpers.models import (
     LetterClassifier, ModelFileError, as_features, as_tensor, build_improved_cnn, build_original_cnn,
     check_alphabet, load_classifier, save_classifier, seed_everything,
 )
 
-keras = pytest.importorskip("keras")
+from helpers.backend import import_keras
+
+keras = import_keras()
 
 
 def tiny_letters(n: int = 48, size: int = 12, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
