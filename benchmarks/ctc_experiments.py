@@ -66,7 +66,7 @@ def make_lookalike(args: argparse.Namespace, folder: Path) -> tuple[list, list, 
     from helpers.captchas import load_captchas
     from lookalikes import save_noisy_lookalikes
 
-    save_noisy_lookalikes(folder, args.n_lookalike, seed=args.seed)
+    save_noisy_lookalikes(folder, args.n_lookalike, seed=args.seed, style=args.style)
     data = load_captchas(folder)
     order = np.random.default_rng(args.seed).permutation(len(data.images))
     n_test = int(round(0.2 * len(order)))
@@ -146,6 +146,7 @@ def main() -> None:
     p.add_argument("--level", default="hard", choices=("easy", "medium", "hard"))
     p.add_argument("--lookalike", action="store_true", help="use the noisy look-alike set instead")
     p.add_argument("--n-lookalike", type=int, default=1040)
+    p.add_argument("--style", default="public", choices=("public", "varied"), help="look of the look-alike set")
     p.add_argument("--val-share", type=float, default=0.1, help="validation share of the look-alike 80 %%")
     p.add_argument("--n-train", type=int, default=6000)
     p.add_argument("--n-val", type=int, default=500)

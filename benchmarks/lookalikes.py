@@ -3,14 +3,16 @@
 The public set has about 1,040 PNG files of 200x50 pixels named
 ``<label>.png``; each shows 5 characters from 19 symbols (the digits 2-8 and
 the lower-case letters b c d e f g m n p w x y) in dark gray on a gray-ish
-background, with the letters touching each other, a dark line struck through
-the text and a soft blur. This module draws captchas in that spirit with
-its own code and fonts (the DejaVu fonts that ship with matplotlib), so
-chapter 5's CTC model can be tried on "a real set" without downloading one.
+background, in one serif typeface, with the letters touching each other, a
+dark line struck through the text and a soft blur. This module draws
+captchas in that spirit with its own code and fonts (the DejaVu fonts that
+ship with matplotlib), so chapter 5's CTC model can be tried on "a real set"
+without downloading one. ``--style varied`` draws a harder variant with
+three typefaces, several sizes and stronger rotation.
 
 Run from the project root to write a set and look at it:
 
-    .venv/bin/python benchmarks/lookalikes.py --out /tmp/lookalikes --count 1040 --seed 0
+    .venv/bin/python benchmarks/lookalikes.py --out lookalikes --count 1040 --seed 0 [--style varied]
 """
 
 from __future__ import annotations
@@ -30,7 +32,14 @@ LOOKALIKE_SIZE: tuple[int, int] = (200, 50)
 LOOKALIKE_LENGTH: int = 5
 """Characters per captcha."""
 
-_FONTS = ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf")
+STYLES: dict[str, dict] = {
+    # As the public set: one serif typeface at one size, characters nearly upright.
+    "public": {"fonts": ("DejaVuSerif.ttf",), "px": (31, 32), "rotation": 3.0},
+    # Harder than the public set: three typefaces, sizes from 28 to 34 px, rotations up to 10 degrees.
+    "varied": {"fonts": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf"), "px": (28, 35),
+               "rotation": 10.0},
+}
+"""Looks of the look-alike set: "public" imitates the public set, "varied" is a harder variant."""
 
 
 def _font(name: str, px: int) -> ImageFont.FreeTypeFont:
@@ -53,11 +62,11 @@ def _background(rng: np.random.Generator) -> np.ndarray:
     return base + gx + gy + noise
 
 
-def _text_layer(label: str, rng: np.random.Generator) -> tuple[Image.Image, tuple[int, int]]:
+def _text_layer(label: str, rng: np.random.Generator, style: dict) -> tuple[Image.Image, tuple[int, int]]:
     """Opacity layer ('L', 200x50) with the touching characters, and the text's (x0, x1) extent."""
     width, height = LOOKALIKE_SIZE
-    font_name = _FONTS[int(rng.integers(len(_FONTS)))]
-    px = int(rng.integers(28, 35))
+    font_name = style["fonts"][int(rng.integers(len(style["fonts"])))]
+    px = int(rng.integers(*style["px"]))
     font = _font(font_name, px)
     glyphs = []
     for ch in label:
@@ -65,7 +74,8 @@ def _text_layer(label: str, rng: np.random.Generator) -> tuple[Image.Image, tupl
         pad = 4
         layer = Image.new("L", (right - left + 2 * pad, px + 2 * pad), 0)
         ImageDraw.Draw(layer).text((pad - left, pad), ch, font=font, fill=255)
-        layer = layer.rotate(float(rng.uniform(-10, 10)), Image.Resampling.BICUBIC, expand=True)
+        layer = layer.rotate(float(rng.uniform(-style["rotation"], style["rotation"])), Image.Resampling.BICUBIC,
+                             expand=True)
         box = layer.getbbox()
         glyphs.append(layer.crop(box) if box else layer)
     # Touching letters: each one starts a little before the previous one ends.
@@ -97,20 +107,21 @@ def _strike(draw: ImageDraw.ImageDraw, extent: tuple[int, int], rng: np.random.G
     draw.line(list(zip(xs.tolist(), ys.tolist())), fill=255, width=int(rng.integers(2, 4)), joint="curve")
 
 
-def make_noisy_lookalike(label: str, *, seed: int) -> np.ndarray:
+def make_noisy_lookalike(label: str, *, seed: int, style: str = "public") -> np.ndarray:
     """Draw one look-alike captcha.
 
     Args:
         label: the text (any characters the DejaVu fonts can draw; 5 from
             ``LOOKALIKE_ALPHABET`` for the real look).
         seed: the same seed and label give the same pixels.
+        style: a key of ``STYLES``.
 
     Returns:
         (50, 200, 3) uint8 RGB image (gray: all channels equal).
     """
     rng = np.random.default_rng(seed)
     background = _background(rng)
-    text, extent = _text_layer(label, rng)
+    text, extent = _text_layer(label, rng, STYLES[style])
     ink_layer = Image.new("L", LOOKALIKE_SIZE, 0)
     ink_layer.paste(text)
     _strike(ImageDraw.Draw(ink_layer), extent, rng)
@@ -137,18 +148,18 @@ def noisy_lookalike_labels(count: int, *, seed: int) -> list[str]:
     return list(seen)
 
 
-def noisy_lookalikes(count: int = 1040, *, seed: int) -> tuple[list[np.ndarray], list[str]]:
+def noisy_lookalikes(count: int = 1040, *, seed: int, style: str = "public") -> tuple[list[np.ndarray], list[str]]:
     """``count`` look-alike captchas with different labels: ((50, 200, 3) uint8 images, labels)."""
     labels = noisy_lookalike_labels(count, seed=seed)
-    images = [make_noisy_lookalike(label, seed=seed * 1_000_003 + i) for i, label in enumerate(labels)]
+    images = [make_noisy_lookalike(label, seed=seed * 1_000_003 + i, style=style) for i, label in enumerate(labels)]
     return images, labels
 
 
-def save_noisy_lookalikes(folder: str | Path, count: int = 1040, *, seed: int) -> list[Path]:
+def save_noisy_lookalikes(folder: str | Path, count: int = 1040, *, seed: int, style: str = "public") -> list[Path]:
     """Write ``count`` look-alikes as ``folder/<label>.png`` (like the public set); returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    images, labels = noisy_lookalikes(count, seed=seed)
+    images, labels = noisy_lookalikes(count, seed=seed, style=style)
     paths = []
     for image, label in zip(images, labels):
         path = folder / f"{label}.png"
@@ -162,8 +173,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder to write the PNG files to")
     parser.add_argument("--count", type=int, default=1040)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--style", choices=sorted(STYLES), default="public",
+                        help="public: one typeface, as the public set (default); varied: three, harder")
     args = parser.parse_args()
-    paths = save_noisy_lookalikes(args.out, args.count, seed=args.seed)
+    paths = save_noisy_lookalikes(args.out, args.count, seed=args.seed, style=args.style)
     print(f"wrote {len(paths)} captchas to {args.out}")
 
 
