@@ -94,13 +94,16 @@ def augmentation(seed: int, strength: float = 1.0) -> Any:
 
 
 def build_improved_cnn(n_classes: int, size: int = 60, *, seed: int = 0, augment: bool = True,
-                       batch_norm: bool = True, dropout: float = 0.3, shrink: int = 2) -> Any:
-    """A small modern CNN for letters: shrink, augment, three conv blocks, batch norm, dropout.
+                       batch_norm: bool = True, dropout: float = 0.3, shrink: int = 2,
+                       filters: Sequence[int] = (32, 64, 96)) -> Any:
+    """A small modern CNN for letters: shrink, augment, conv blocks, batch norm, dropout.
 
     Input (B, size, size, 1) float32 in [0, 1], output (B, n_classes) probabilities.
     ``shrink`` first averages shrink×shrink pixel blocks (60×60 → 30×30): a letter
     needs fewer pixels than that, and every later layer gets ``shrink²`` times cheaper.
-    Each improvement can be switched off to measure what it brings.
+    ``filters`` gives the channels of each conv block (3×3 conv, batch norm, ReLU,
+    2×2 max pooling); one more entry adds a block. Each improvement can be
+    switched off to measure what it brings.
     """
     keras = import_keras()
     from keras import layers
@@ -116,8 +119,8 @@ def build_improved_cnn(n_classes: int, size: int = 60, *, seed: int = 0, augment
     x = layers.AveragePooling2D(shrink)(inputs) if shrink > 1 else inputs
     if augment:
         x = augmentation(seed)(x)
-    for filters in (32, 64, 96):
-        x = block(x, filters)
+    for channels in filters:
+        x = block(x, channels)
     x = layers.GlobalAveragePooling2D()(x)
     if dropout:
         x = layers.Dropout(dropout, seed=seed)(x)
