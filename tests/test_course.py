@@ -11,6 +11,7 @@ from helpers.course import END, START, describe, notebook_table
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((ROOT / "notebooks" / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_readme_table_is_current() -> None:
@@ -60,3 +61,16 @@ def test_execute_in_place_stores_outputs_without_timing(tmp_path: Path) -> None:
     assert cell.outputs[0]["text"] == f"{tmp_path.name} 42\n"  # ran in the notebook's own folder
     assert cell.execution_count == 1
     assert "execution" not in cell.metadata
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS + SOLUTIONS, ids=lambda p: p.name)
+def test_papermill_reads_every_parameter(path: Path) -> None:
+    """`captcha-lab run -p NAME=VALUE` accepts only the names papermill finds in this cell."""
+    from papermill.translators import PythonTranslator
+
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    cell = next(c for c in cells if "parameters" in c.get("metadata", {}).get("tags", []))
+    assigned = [line.split("=", 1)[0].strip() for line in "".join(cell["source"]).splitlines()
+                if line and not line.startswith(("#", " ")) and "=" in line]
+    found = [p.name for p in PythonTranslator.inspect({"source": "".join(cell["source"])})]
+    assert found == assigned, "papermill cannot parse a line of the parameters cell (an `=` in a comment?)"
