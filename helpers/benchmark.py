@@ -63,14 +63,15 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     def part(name: str) -> tuple[list[np.ndarray], list[str]]:
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
 
-    train_letters, train_cuts = extract_letters(*part("train"), size=LETTER_SIZE)
-    val_letters, _ = extract_letters(*part("validation"), size=LETTER_SIZE)
-    if len(train_letters) == 0:
-        raise CaptchaDataError(f"no training captcha in {data_dir} could be cut into letters; "
-                               "segmentation does not work on this captcha style")
-    balanced = balance(train_letters, seed=seed)
-    report(f"training letters: {len(train_letters)} from {sum(c.ok for c in train_cuts)} captchas "
-           f"({len(balanced)} after balancing)")
+    if any(name != "ctc" for name in models):  # the letter models learn from cut-out letters
+        train_letters, train_cuts = extract_letters(*part("train"), size=LETTER_SIZE)
+        val_letters, _ = extract_letters(*part("validation"), size=LETTER_SIZE)
+        if len(train_letters) == 0:
+            raise CaptchaDataError(f"no training captcha in {data_dir} could be cut into letters; "
+                                   "segmentation does not work on this captcha style (try --models ctc)")
+        balanced = balance(train_letters, seed=seed)
+        report(f"training letters: {len(train_letters)} from {sum(c.ok for c in train_cuts)} captchas "
+               f"({len(balanced)} after balancing)")
     test_images, test_labels = part("test")
     results: dict[str, Any] = {
         "dataset": {"path": str(data_dir), "captchas": len(data), "alphabet": data.alphabet,

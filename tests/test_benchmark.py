@@ -106,3 +106,18 @@ def test_benchmark_ctc_reports_the_same_fields(png_folder: Path, monkeypatch: py
     assert set(scores) == EXPECTED_MODEL_KEYS
     assert scores["segmentation_failure_rate"] == 0.0
     assert 0 <= scores["captcha_accuracy"] <= scores["letter_accuracy"] <= 1
+
+
+def test_ctc_alone_needs_no_segmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Blank images cannot be cut into letters: the letter models refuse, the CTC reader still runs."""
+    from helpers import ctc
+
+    for k in range(30):
+        Image.new("L", (120, 40), 255).save(tmp_path / f"AB{k % 10}{k // 10}.png")
+    with pytest.raises(CaptchaDataError, match="could be cut into letters.*--models ctc"):
+        run_benchmark(tmp_path, ["rf"], seed=0)
+    real = ctc.train_crnn
+    monkeypatch.setattr(ctc, "train_crnn", lambda *a, **k: real(*a, **{**k, "epochs": 1}))
+    result = run_benchmark(tmp_path, ["ctc"], seed=0)
+    assert result["dataset"]["captchas"] == 30
+    assert result["models"]["ctc"]["segmentation_failure_rate"] == 0.0
