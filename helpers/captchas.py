@@ -660,15 +660,6 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-def _png_bytes(image: np.ndarray) -> bytes:
-    """Encode an (H, W, 3) uint8 array as PNG bytes (no timestamps, fixed compression)."""
-    import io
-
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
-
-
 JPEG_QUALITY: int = 90
 """Quality of captchas saved as JPEG (``file_format="jpg+txt"``)."""
 
@@ -676,18 +667,24 @@ FILE_FORMATS: tuple[str, ...] = ("png", "jpg+txt")
 """How ``save_captchas`` names and labels files: ``<label>.png``, or ``00001.jpg`` + ``00001.txt``."""
 
 
-def _jpeg_bytes(image: np.ndarray) -> bytes:
-    """Encode an (H, W, 3) uint8 array as baseline JPEG bytes (fixed quality, no metadata)."""
+def _image_bytes(image: np.ndarray, file_format: str = "png") -> bytes:
+    """Encode an (H, W, 3) uint8 array as PNG or JPEG bytes, the same bytes on every run.
+
+    PNG uses a fixed compression level and JPEG a fixed quality; neither stores a timestamp.
+    """
     import io
 
     buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    if file_format == "png":
+        Image.fromarray(image).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    else:
+        Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
 
 
 def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool = False,
                   progress: bool = False, file_format: str = "png") -> list[Path]:
-    """Write captchas as ``out_dir/<label>.png`` plus a ``boxes.json`` manifest.
+    """Write captchas as ``out_dir/<label>.png`` (or numbered JPEGs with labels) plus a ``boxes.json`` manifest.
 
     The manifest maps each file name to ``{"label": ..., "boxes": [[x, y, w, h], ...]}``.
     The same captchas always give byte-identical files.
@@ -742,10 +739,8 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
     for c, name in tqdm(list(zip(captchas, names)), desc=f"saving to {out_dir.name}",
                         disable=not progress, unit="captcha"):
         path = out_dir / name
-        if file_format == "png":
-            _write_atomically(path, _png_bytes(c.image))
-        else:
-            _write_atomically(path, _jpeg_bytes(c.image))
+        _write_atomically(path, _image_bytes(c.image, file_format))
+        if file_format == "jpg+txt":
             _write_atomically(path.with_suffix(".txt"), (c.label + "\n").encode("utf-8"))
         manifest[name] = {"label": c.label, "boxes": np.asarray(c.boxes).astype(int).tolist()}
         paths.append(path)

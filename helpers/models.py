@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from helpers.backend import import_keras
+
 # Types inside a saved forest that skops may rebuild; anything else is refused.
 TRUSTED_FOREST_TYPES = frozenset({"sklearn.tree._tree.Tree"})
 KINDS = ("forest", "cnn")
