@@ -344,11 +344,13 @@ def segment(
     default = 2 if work.shape[0] >= OPEN_FROM_HEIGHT else 1
     # Automatic clean-up: when the usual opening breaks thin strokes into pieces (or leaves noise
     # that joins letters), the other strength may find the known letter count as it is; prefer that.
-    openings = (open_size,) if open_size is not None else (default, 3 - default)
+    openings = (open_size,) if open_size is not None or expected is None else (default, 3 - default)
     found = []
     for opening in openings:
         binary = clean(ink, opening)
         found.append((binary, merge_pieces(find_regions(binary, min_area, min_extent))))
+        if len(found[-1][1]) == expected:
+            break
     binary, boxes = next(((b, r) for b, r in found if len(r) == expected), found[0])
     if expected is not None and len(boxes):
         boxes = fit_count(boxes, binary, expected)
