@@ -60,3 +60,44 @@ def import_keras() -> ModuleType:
     import keras
 
     return keras
+
+
+NATIVE_LOGS_VARIABLE = "CAPTCHA_LAB_NATIVE_LOGS"
+"""Set it to 1 to see what TensorFlow's C++ core writes while a command runs (hidden by default)."""
+
+
+@contextmanager
+def native_logs_discarded() -> Iterator[None]:
+    """While a command runs, keep C/C++ messages out of the terminal, and Python's own.
+
+    TensorFlow's C++ core writes lines such as ``NodeDef mentions attribute
+    use_unbounded_threadpool`` straight to file descriptor 2, past every log
+    setting. Inside this block that descriptor goes to the null device, while
+    Python's ``sys.stderr`` (progress lines, warnings, errors, tracebacks)
+    writes to a copy of the real one. Does nothing when ``sys.stderr`` is not
+    the process's error output (under a test's capture, say) or when
+    :data:`NATIVE_LOGS_VARIABLE` is set.
+    """
+    try:
+        real = sys.stderr is not None and sys.stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):
+        real = False
+    if not real or os.environ.get(NATIVE_LOGS_VARIABLE):
+        yield
+        return
+    python_stderr = sys.stderr
+    python_stderr.flush()
+    saved = os.dup(2)
+    copy = os.fdopen(saved, "w", buffering=1, encoding=python_stderr.encoding or "utf-8",
+                     errors="backslashreplace")
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    sys.stderr = copy
+    try:
+        yield
+    finally:
+        copy.flush()
+        os.dup2(saved, 2)
+        sys.stderr = python_stderr
+        copy.close()

@@ -91,66 +91,280 @@ def _add_run(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_run)
 
 
-def _cmd_solve(args: argparse.Namespace) -> int:
-    from helpers.captchas import CaptchaDataError, read_image
-    from helpers.models import ModelFileError, load_classifier
-    import numpy as np
+def _progress(args: argparse.Namespace):
+    """Where progress lines go: standard error, or nowhere with --quiet."""
+    return (lambda line: None) if getattr(args, "quiet", False) else (lambda line: print(line, file=sys.stderr))
 
-    from helpers.solver import solve
+
+def _load_reader(path: str):
+    from helpers.models import ModelFileError
+    from helpers.readers import load_reader
 
     try:
-        model = load_classifier(Path(args.model))
+        return load_reader(Path(path))
     except ModelFileError as exc:
         raise UsageError(str(exc)) from None
-    lines: dict[int, str] = {}
-    readable: list[tuple[int, np.ndarray]] = []
-    for k, name in enumerate(args.images):
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from helpers.captchas import load_captchas
+    from helpers.datasets import split_by_captcha
+    from helpers.models import ModelFileError
+    from helpers.readers import check_output, reader_summary, save_reader
+    from helpers.training import LETTER_MODELS, check_one_length, train_reader
+
+    try:
+        out = check_output(Path(args.out), overwrite=args.overwrite)
+    except ModelFileError as exc:
+        raise UsageError(str(exc)) from None
+    if not 0.02 <= args.validation_fraction <= 0.5:
+        raise UsageError(f"--validation-fraction must be between 0.02 and 0.5, got {args.validation_fraction}")
+    if args.epochs is not None and args.epochs < 1:
+        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    report = _progress(args)
+    data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
+    if len(data) < 10:
+        raise UsageError(f"{args.data} holds only {len(data)} captchas; training needs at least 10")
+    if args.model in LETTER_MODELS:
+        check_one_length(args.model, data.labels)
+    split = split_by_captcha(len(data), seed=args.seed, fractions=(1 - args.validation_fraction,
+                                                                   args.validation_fraction, 0.0))
+    if data.skipped:
+        report(f"skipped {len(data.skipped)} bad files, e.g. {data.skipped[0][0].name}: {data.skipped[0][1]}")
+    report(f"{len(data)} captchas, alphabet {data.alphabet}, lengths {sorted(data.lengths)}; "
+           f"{len(split['train'])} to train on, {len(split['validation'])} to validate")
+
+    def part(name: str):
+        return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
+
+    reader = train_reader(args.model, part("train"), part("validation"), seed=args.seed, alphabet=data.alphabet,
+                          epochs=args.epochs, report=report)
+    reader.info["data"] = {"folder": Path(args.data).resolve().name, "captchas": len(data),
+                           "train": len(split["train"]), "validation": len(split["validation"]),
+                           "skipped": len(data.skipped), "seed": args.seed}
+    save_reader(reader, out, overwrite=args.overwrite)
+    validation = reader.info["validation"]
+    print(f"validation: {100 * validation['exact']:.2f} % of {validation['captchas']} captchas exact, "
+          f"{100 * validation['characters']:.2f} % of characters "
+          f"(trained in {reader.info['training']['seconds']:.0f} s)")
+    print(f"saved {out}: {reader_summary(reader)}")
+    return 0
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    from helpers.training import MODEL_NAMES
+
+    p = sub.add_parser("train", help="train one model on a folder of labelled captchas and save it",
+                       description="Train one model on every labelled captcha in DATA (a validation share is "
+                       "carved out for early stopping and reported) and save it as one reader file that "
+                       "solve and evaluate read.")
+    p.add_argument("--data", required=True, help="folder of labelled captchas (<label>.png, or image + .txt)")
+    p.add_argument("--model", required=True, choices=MODEL_NAMES,
+                   help="ctc: reads whole captchas of any length; rf, cnn, cnn-original: cut letters, one length")
+    p.add_argument("--out", required=True, help="the reader file to write, e.g. my-site.model")
+    p.add_argument("--seed", type=int, default=0, help="random seed for the split and the training (default: 0)")
+    p.add_argument("--epochs", type=int, help="most epochs for the networks (default: chosen from the set size)")
+    p.add_argument("--validation-fraction", type=float, default=0.1,
+                   help="share of captchas kept out of training to validate (default: 0.1)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_train)
+
+
+def _read_files(names: Sequence[str]) -> tuple[list[Path], dict[int, str], list[tuple[int, "object"]]]:
+    """Expand folders into their images; read each file (unreadable ones get a reason)."""
+    from helpers.captchas import IMAGE_EXTENSIONS, CaptchaDataError, read_image
+
+    paths: list[Path] = []
+    for name in names:
+        path = Path(name)
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
+                           and not p.name.startswith("."))
+            if not found:
+                raise UsageError(f"{path} holds no captcha images (files ending in {', '.join(IMAGE_EXTENSIONS)})")
+            paths += found
+        else:
+            paths.append(path)
+    problems: dict[int, str] = {}
+    readable = []
+    for k, path in enumerate(paths):
         try:
-            readable.append((k, read_image(Path(name))))
+            readable.append((k, read_image(path)))
         except CaptchaDataError as exc:
-            lines[k] = f"{name}\t(unreadable: {str(exc).removeprefix(f'{name}: ')})"
-    solutions = solve([image for _, image in readable], model, args.length)
+            problems[k] = str(exc).removeprefix(f"{path}: ")
+    return paths, problems, readable
+
+
+def _cmd_solve(args: argparse.Namespace) -> int:
+    import json
+
+    if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
+        raise UsageError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    reader = _load_reader(args.model)
+    if args.length is not None and reader.kind == "ctc":
+        print("captcha-lab solve: note: the ctc reader finds the length itself; --length is ignored", file=sys.stderr)
+    paths, problems, readable = _read_files(args.images)
+    solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length)
+    answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
+                                    "reason": f"unreadable: {reason}"} for k, reason in problems.items()}
     for (k, _), solution in zip(readable, solutions):
-        name = args.images[k]
-        lines[k] = f"{name}\t{solution.text}" if solution.ok else f"{name}\t(not solved: {solution.reason})"
-    for k in range(len(args.images)):
-        print(lines[k])
-    failures = len(args.images) - sum(s.ok for s in solutions)
+        confidence = [round(float(c), 4) for c in solution.confidence]
+        answer = {"path": str(paths[k]), "text": solution.text, "confidence": confidence,
+                  "ok": bool(solution.ok), "reason": solution.reason}
+        if solution.ok and args.min_confidence is not None and min(confidence, default=0.0) < args.min_confidence:
+            answer.update(ok=False, reason=f"not sure: lowest character confidence "
+                                           f"{min(confidence, default=0.0):.2f} < {args.min_confidence:.2f}")
+        answers[k] = answer
+    for k in range(len(paths)):
+        a = answers[k]
+        if args.json:
+            print(json.dumps(a))
+        elif a["ok"]:
+            print(f"{a['path']}\t{a['text']}")
+        elif a["reason"].startswith(("unreadable", "not sure")):
+            print(f"{a['path']}\t({a['reason']}{': read ' + a['text'] if a['text'] else ''})")
+        else:
+            print(f"{a['path']}\t(not solved: {a['reason']})")
+    failures = sum(not a["ok"] for a in answers.values())
     return 1 if failures else 0
 
 
 def _add_solve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="read captcha images with a trained model",
-                       description="Print one line per image: its path and the predicted label.")
-    p.add_argument("images", nargs="+", metavar="IMAGE", help="captcha image files (PNG, JPG, BMP)")
+                       description="Print one line per image: its path and the text read. The exit status is "
+                       "0 when every image was read, 1 when some were not (unreadable, not solved or not sure).")
+    p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
+                   help="captcha image files (PNG, JPG, BMP) or folders of them")
     p.add_argument("--model", default="models/cnn.keras",
-                   help="a model saved by notebook 02 or 03 (default: models/cnn.keras)")
-    p.add_argument("--length", type=int, default=4, help="characters per captcha (default: 4)")
+                   help="a reader file from captcha-lab train, or a model saved by notebook 02, 03 or 05 "
+                   "(default: models/cnn.keras)")
+    p.add_argument("--length", type=int, default=None,
+                   help="characters per captcha, for letter models (default: the length the model was trained "
+                   "on, else the number of letters found)")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per image: path, text, confidence per character, ok, reason")
+    p.add_argument("--min-confidence", type=float, metavar="P",
+                   help="answer 'not sure' instead of guessing when a character's confidence is below P")
     p.set_defaults(func=_cmd_solve)
 
 
-def _cmd_benchmark(args: argparse.Namespace) -> int:
+def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from helpers.captchas import load_captchas
+    from helpers.evaluation import evaluate_reader
+    from helpers.readers import reader_summary
+
+    json_path = _check_json_target(args.json, args.overwrite)
+    gallery_path = json_path.with_suffix(".png") if (json_path is not None and args.gallery) else None
+    if args.gallery and json_path is None:
+        raise UsageError("--gallery writes a PNG next to the --json file: give --json too")
+    if gallery_path is not None and gallery_path.exists() and not args.overwrite:
+        raise UsageError(f"{gallery_path} already exists; choose another --json file or pass --overwrite")
+    reader = _load_reader(args.model)
+    data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
+    unknown = sorted(set(data.alphabet) - set(reader.alphabet))
+    if unknown:
+        raise UsageError(f"the captchas in {args.data} use {''.join(unknown)}, which this model never learned "
+                         f"(it reads {reader.alphabet}); train a model on captchas with these characters")
+    if reader.kind != "ctc" and args.length is None and not reader.lengths and len(data.lengths) == 1:
+        args.length = next(iter(data.lengths))
+    report = _progress(args)
+    report(f"{reader_summary(reader)}")
+    report(f"reading {len(data)} captchas of {args.data} …")
+    scores, solutions = evaluate_reader(reader, data.images, data.labels, length=args.length)
+    result = {"model": {"path": str(args.model), "kind": reader.kind, **{k: reader.info[k] for k in
+                                                                        ("data", "validation") if k in reader.info}},
+              "data": {"path": str(args.data), "captchas": len(data), "skipped": len(data.skipped)},
+              "scores": scores}
+    low, high = scores["exact_interval_95"]
+    print(f"{len(data)} captchas: {100 * scores['exact']:.2f} % exact (95 % interval {100 * low:.1f}–{100 * high:.1f}), "
+          f"{100 * scores['characters']:.2f} % of characters")
+    for source, share in scores["errors"].items():
+        print(f"  {source}: {100 * share:.2f} %")
+    print(f"speed: {scores['captchas_per_second']:.0f} captchas/s batched (first call "
+          f"{1000 * scores['first_call_seconds']:.0f} ms)")
+    if json_path is not None:
+        _write_json(json_path, result)
+    if gallery_path is not None:
+        _write_gallery(gallery_path, data, solutions)
+        print(f"mistakes: {gallery_path}")
+    return 0
+
+
+def _write_gallery(path: Path, data, solutions, most: int = 16) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from helpers.plots import show_images
+
+    wrong = [k for k, (s, label) in enumerate(zip(solutions, data.labels)) if not (s.ok and s.text == label)][:most]
+    if not wrong:
+        fig, ax = plt.subplots(figsize=(4, 1))
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no mistakes", ha="center", va="center")
+    else:
+        titles = [f"{data.labels[k]} → {solutions[k].text or '(' + solutions[k].reason[:20] + ')'}" for k in wrong]
+        fig = show_images([data.images[k] for k in wrong], titles, ncols=4,
+                          title=f"{len(wrong)} mistakes: truth → read")
+    tmp = path.with_name(f".{path.stem}.partial.png")
+    fig.savefig(tmp, dpi=80)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("evaluate", help="score a saved model on a labelled folder it has never seen",
+                       description="Read every captcha of DATA with a saved model and report whole-captcha and "
+                       "character accuracy, where the errors come from, and speed.")
+    p.add_argument("--model", required=True, help="a reader file from captcha-lab train, or a notebook's model")
+    p.add_argument("--data", required=True, help="folder of labelled captchas the model has not seen")
+    p.add_argument("--json", help="also write the scores to this JSON file")
+    p.add_argument("--gallery", action="store_true", help="draw up to 16 mistakes as a PNG next to the --json file")
+    p.add_argument("--length", type=int, help="characters per captcha, for letter models without a known length")
+    p.add_argument("--overwrite", action="store_true", help="replace existing --json / gallery files")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_evaluate)
+
+
+def _check_json_target(name: str | None, overwrite: bool) -> Path | None:
+    if not name:
+        return None
+    json_path = Path(name)
+    if json_path.is_dir():
+        raise UsageError(f"--json {json_path} is a folder; give a file name such as {json_path / 'results.json'}")
+    if not json_path.parent.is_dir():
+        raise UsageError(f"the folder of --json {json_path} does not exist; create it first")
+    if json_path.exists() and not overwrite:
+        raise UsageError(f"{json_path} already exists; choose another --json file or pass --overwrite")
+    return json_path
+
+
+def _write_json(path: Path, value) -> None:
+    import json
+
+    tmp = path.with_name(f".{path.name}.partial")
+    tmp.write_text(json.dumps(value, indent=2), encoding="utf-8")
+    tmp.replace(path)
+
+
+def _cmd_benchmark(args: argparse.Namespace) -> int:
     from helpers.benchmark import format_table, parse_models, run_benchmark
 
     models = parse_models(args.models)
-    json_path = Path(args.json) if args.json else None
-    if json_path is not None:
-        if json_path.is_dir():
-            raise UsageError(f"--json {json_path} is a folder; give a file name such as {json_path / 'results.json'}")
-        if not json_path.parent.is_dir():
-            raise UsageError(f"the folder of --json {json_path} does not exist; create it first")
-        if json_path.exists() and not args.overwrite:
-            raise UsageError(f"{json_path} already exists; choose another --json file or pass --overwrite")
+    json_path = _check_json_target(args.json, args.overwrite)
     results = run_benchmark(Path(args.data), models, test_fraction=args.test_fraction, seed=args.seed,
-                            skip_bad=args.skip_bad,
-                            report=(lambda line: None) if args.quiet else (lambda line: print(line, file=sys.stderr)))
+                            skip_bad=args.skip_bad, report=_progress(args),
+                            save_models=Path(args.save_models) if args.save_models else None,
+                            overwrite=args.overwrite)
     print(format_table(results))
     if json_path is not None:
-        tmp = json_path.with_name(f".{json_path.name}.partial")
-        tmp.write_text(json.dumps(results, indent=2), encoding="utf-8")
-        tmp.replace(json_path)
+        _write_json(json_path, results)
     return 0
 
 
@@ -164,7 +378,9 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of captchas for testing (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--json", help="also write the results to this JSON file")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file")
+    p.add_argument("--save-models", metavar="DIR",
+                   help="keep each trained model as DIR/<model>.model, the file format of captcha-lab train")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --json file or saved models")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_cmd_benchmark)
@@ -197,7 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_generate(sub)
+    _add_train(sub)
     _add_solve(sub)
+    _add_evaluate(sub)
     _add_benchmark(sub)
     _add_run(sub)
     _add_runs(sub)
@@ -214,9 +432,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    from helpers.backend import native_logs_discarded
+    from helpers.models import ModelFileError
+
     try:
-        return args.func(args)
-    except (UsageError, CaptchaDataError, RunError) as exc:
+        with native_logs_discarded():
+            return args.func(args)
+    except (UsageError, CaptchaDataError, RunError, ModelFileError) as exc:
         print(f"captcha-lab {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

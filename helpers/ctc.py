@@ -52,6 +52,9 @@ __all__ = [
     "build_crnn",
     "codec_from_model",
     "decode_predictions",
+    "greedy_readings",
+    "kept_width",
+    "step_width_of",
     "augmentation",
     "exact_match",
     "input_size",
@@ -250,7 +253,7 @@ def augmentation(seed: int, strength: float = 1.0) -> keras.Sequential:
     ], name="augmentation")
 
 
-def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None = None,
+def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str | None = None,
                filters: Sequence[int] = (16, 32, 64), rnn_units: Sequence[int] = (128, 128),
                rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2, step_width: int = POOLED_WIDTH_FACTOR,
                augment: bool = True, augment_strength: float = 1.0, seed: int = 0,
@@ -266,7 +269,9 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
 
     Args:
         height, width: input size in pixels (at least 16 high and 8 per
-            time step wide).
+            time step wide). ``width=None`` builds a model for images of any
+            width (resized to ``height`` with their aspect ratio kept, see
+            :func:`prepare_images`); its number of time steps follows the width.
         n_symbols: characters in the alphabet (without the blank).
         alphabet: stored in the model so that it decodes on its own; must have
             ``n_symbols`` characters. Without it, pass a codec to the predict
@@ -300,7 +305,7 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
     if width_pools is None:
         raise ValueError(f"step_width must be 2, 4 or 8 pixels, got {step_width}")
     min_height = max(16, 2 ** len(filters))
-    if height < min_height or width < 2 * step_width:
+    if height < min_height or (width is not None and width < 2 * step_width):
         raise ValueError(f"input {width}x{height} is too small: use at least {min_height} pixels high and "
                          f"{2 * step_width} wide (e.g. 32 high)")
 
@@ -318,9 +323,9 @@ def build_crnn(height: int, width: int, n_symbols: int, *, alphabet: str | None 
             x = layers.Activation("relu", name=f"relu{i + 1}")(x)
         x = layers.MaxPooling2D((2, 2) if i < width_pools else (2, 1), name=f"pool{i + 1}")(x)
     # (B, H', W', C) -> (B, W', H' * C): each column of the feature map is one time step.
-    _, h, w, c = x.shape
+    _, h, w, c = x.shape  # w is None for a model of any width
     x = layers.Permute((2, 1, 3), name="columns_first")(x)
-    x = layers.Reshape((w, h * c), name="to_sequence")(x)
+    x = layers.Reshape((-1 if w is None else w, h * c), name="to_sequence")(x)
     x = layers.Dense(dense_units, activation="relu", name="column_features")(x)
     if dropout:
         x = layers.Dropout(dropout, seed=seed + 10, name="dropout")(x)
@@ -347,12 +352,18 @@ def codec_from_model(model: keras.Model) -> CharCodec:
                      "pass codec=CharCodec(alphabet) explicitly")
 
 
-def input_size(model: keras.Model) -> tuple[int, int]:
-    """(height, width) of the images a model reads."""
+def input_size(model: keras.Model) -> tuple[int, int | None]:
+    """(height, width) of the images a model reads; width is None for a model of any width."""
     shape = model.input_shape
-    if len(shape) != 4 or shape[1] is None or shape[2] is None:
+    if len(shape) != 4 or shape[1] is None:
         raise ValueError(f"expected a model with input (B, height, width, 1), got {shape}")
-    return int(shape[1]), int(shape[2])
+    return int(shape[1]), None if shape[2] is None else int(shape[2])
+
+
+def step_width_of(model: keras.Model) -> int:
+    """Pixels of input width per time step of a model built by ``build_crnn``."""
+    pools = [layer for layer in model.layers if isinstance(layer, layers.MaxPooling2D)]
+    return int(np.prod([layer.pool_size[1] for layer in pools])) if pools else POOLED_WIDTH_FACTOR
 
 
 # --------------------------------------------------------------------------- decoding
@@ -412,34 +423,46 @@ def _gray(image: np.ndarray, i: int) -> np.ndarray:
     raise ValueError(f"image #{i} has shape {image.shape}; expected (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA")
 
 
-def prepare_images(images: Sequence[np.ndarray], height: int, width: int, *,
-                   stretch_contrast: bool = True) -> np.ndarray:
+def _scale(gray: np.ndarray, height: int, width: int, stretch_contrast: bool) -> np.ndarray:
+    """(H, W) uint8 -> (height, width) float32 in [0, 1], optionally contrast-stretched."""
+    shrink = gray.shape[0] > height or gray.shape[1] > width
+    resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    values = resized.astype(np.float32)
+    if stretch_contrast:
+        low, high = np.percentile(values, (1.0, 99.0))
+        return np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
+    return values * (1.0 / 255.0)
+
+
+def kept_width(shape: Sequence[int], height: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:
+    """Width in pixels of an image of ``shape`` (H, W, ...) resized to ``height`` with its aspect ratio kept."""
+    return max(2 * int(step_width), int(round(shape[1] * height / max(shape[0], 1))))
+
+
+def prepare_images(images: Sequence[np.ndarray], height: int, width: int | None, *,
+                   stretch_contrast: bool = True, step_width: int = POOLED_WIDTH_FACTOR) -> np.ndarray:
     """Images of any size -> the model's input.
 
-    Each image is turned gray, resized (stretched, no padding) to
-    ``width`` x ``height`` and scaled to [0, 1]. With ``stretch_contrast``
-    its darkest 1 % of pixels become 0 and its brightest 1 % become 1, so
-    pale and dark ink look alike to the model.
+    Each image is turned gray and resized: with a ``width``, stretched to
+    ``width`` x ``height``; with ``width=None``, to ``height`` with its aspect
+    ratio kept (at least two time steps wide) and padded on the right with
+    white up to the widest image of the batch. Values are scaled to [0, 1];
+    with ``stretch_contrast`` each image's darkest 1 % of pixels become 0 and
+    its brightest 1 % become 1, so pale and dark ink look alike to the model.
 
     Args:
         images: N uint8 arrays, (H, W) gray or (H, W, 3) RGB (or RGBA); sizes may differ.
-        height, width: the model's input size.
+        height, width: the model's input size (width None: any width).
+        step_width: pixels per time step (only sets the narrowest kept width).
 
     Returns:
-        (N, height, width, 1) float32 in [0, 1].
+        (N, height, W, 1) float32 in [0, 1]; W = ``width``, or the widest kept width.
     """
-    out = np.empty((len(images), height, width, 1), dtype=np.float32)
-    for i, image in enumerate(images):
-        gray = _gray(image, i)
-        shrink = gray.shape[0] > height or gray.shape[1] > width
-        resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-        values = resized.astype(np.float32)
-        if stretch_contrast:
-            low, high = np.percentile(values, (1.0, 99.0))
-            values = np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
-        else:
-            values *= 1.0 / 255.0
-        out[i, :, :, 0] = values
+    grays = [_gray(image, i) for i, image in enumerate(images)]
+    widths = [width] * len(grays) if width is not None else [kept_width(g.shape, height, step_width) for g in grays]
+    out = np.ones((len(grays), height, max(widths, default=width or 2 * step_width), 1), dtype=np.float32)
+    for i, (gray, w) in enumerate(zip(grays, widths)):
+        out[i, :, :w, 0] = _scale(gray, height, w, stretch_contrast)
     return out
 
 
@@ -454,12 +477,47 @@ def suggest_width(images: Sequence[np.ndarray], height: int) -> int:
 # --------------------------------------------------------------------------- training and use
 
 
+def _width_buckets(widths: np.ndarray, batch_size: int, buckets: int = 6) -> list[int]:
+    """Boundaries that share the kept widths (N,) between at most ``buckets`` groups of similar width."""
+    if len(widths) < 2 * batch_size:
+        return []
+    edges = np.unique(np.quantile(widths, np.linspace(0, 1, buckets + 1)[1:-1]).astype(int) + 1)
+    return [int(e) for e in edges if widths.min() < e <= widths.max()]
+
+
+def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle_seed: int | None) -> Any:
+    """A ``tf.data`` pipeline of (images, labels) batches for ``fit``.
+
+    ``x``: N float32 (height, W_i) images whose widths may differ; ``y``: (N, L)
+    int32 padded labels. Images of similar width are batched together and
+    padded with white to the widest of their batch, so a 140 px captcha is
+    not padded to the 780 px of the widest one. With ``shuffle_seed``, the
+    order is shuffled (seeded) on every pass.
+    """
+    import tensorflow as tf
+
+    widths = np.array([image.shape[1] for image in x])
+    columns = np.concatenate([image.T for image in x])  # every image as W_i rows of `height` values
+    images = tf.RaggedTensor.from_row_lengths(columns, widths)
+    ds = tf.data.Dataset.from_tensor_slices((images, y))
+    if shuffle_seed is not None:
+        ds = ds.shuffle(len(widths), seed=shuffle_seed, reshuffle_each_iteration=True)
+    ds = ds.map(lambda image, label: (tf.transpose(image)[:, :, tf.newaxis], label))
+    boundaries = _width_buckets(widths, batch_size)
+    if not boundaries:
+        return ds.padded_batch(batch_size, padding_values=(1.0, PAD)).prefetch(2)
+    return ds.bucket_by_sequence_length(
+        lambda image, _: tf.shape(image)[1], boundaries, [batch_size] * (len(boundaries) + 1),
+        padding_values=(1.0, PAD), drop_remainder=False).prefetch(2)
+
+
 def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                val_images: Sequence[np.ndarray], val_labels: Sequence[str], *,
                alphabet: str, epochs: int = 30, seed: int = 0, batch_size: int = 32,
-               height: int = 40, width: int | None = None, patience: int = 6,
+               height: int = 40, width: int | None = None, keep_aspect: bool = False, patience: int = 6,
                learning_rate: float = 1e-3, schedule: str = "steps",
-               verbose: int = 0, **model_options: Any) -> tuple[keras.Model, keras.callbacks.History]:
+               callbacks: Sequence[Any] = (), verbose: int = 0,
+               **model_options: Any) -> tuple[keras.Model, keras.callbacks.History]:
     """Build and train a CRNN with CTC; keep the weights with the lowest validation loss.
 
     Call ``keras.utils.set_random_seed(seed)`` and
@@ -472,6 +530,11 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         epochs: the most passes over the training set.
         seed: seeds augmentation, dropout and the shuffling order.
         height: input height in pixels; ``width`` defaults to ``suggest_width``.
+        keep_aspect: build a model of any width instead: every captcha is
+            resized to ``height`` with its aspect ratio kept, and captchas of
+            similar width are batched together (``width`` is then ignored).
+            The choice for sets whose widths differ, such as labels of 4 to 8
+            characters drawn as wide as they need.
         patience: stop after this many epochs without a lower validation loss.
         learning_rate: Adam's starting learning rate.
         schedule: "steps" keeps ``learning_rate`` for the first half of the
@@ -479,34 +542,43 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
             them (early stopping may end training before the later steps); "cosine" lowers it smoothly to 2 % over ``epochs``; "plateau"
             halves it after 3 epochs without a lower validation loss;
             "constant" keeps it.
+        callbacks: more Keras callbacks (a progress printer, say).
         verbose: Keras' progress output (0 = silent).
         model_options: passed on to ``build_crnn`` (filters, rnn_units, ...).
 
     Returns:
         ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per epoch.
     """
-    import tensorflow as tf
-
     if len(train_images) != len(train_labels) or len(val_images) != len(val_labels):
         raise ValueError(f"got {len(train_images)} training images for {len(train_labels)} labels and "
                          f"{len(val_images)} validation images for {len(val_labels)} labels")
     if not len(train_images) or not len(val_images):
         raise ValueError("both the training and the validation set need at least one captcha")
     codec = CharCodec(alphabet)
-    width = suggest_width(train_images, height) if width is None else int(width)
     max_len = max(len(label) for label in list(train_labels) + list(val_labels))
     step_width = int(model_options.get("step_width", POOLED_WIDTH_FACTOR))
-    if time_steps(width, step_width) < 2 * max_len - 1:
-        raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
-                         f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
+    if keep_aspect:
+        width = None
+        for image, label in zip(list(train_images) + list(val_images), list(train_labels) + list(val_labels)):
+            steps_here = time_steps(kept_width(np.shape(image), height, step_width), step_width)
+            if steps_here < 2 * len(label) - 1:
+                raise ValueError(f"a {np.shape(image)[1]}x{np.shape(image)[0]} captcha labelled {label!r} gives only "
+                                 f"{steps_here} time steps at height {height}; {len(label)} characters need "
+                                 f"{2 * len(label) - 1}: use a larger height or step_width=4")
+    else:
+        width = suggest_width(train_images, height) if width is None else int(width)
+        if time_steps(width, step_width) < 2 * max_len - 1:
+            raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
+                             f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
     y_train, _ = codec.encode(train_labels, max_len)
     y_val, _ = codec.encode(val_labels, max_len)
-    x_train = prepare_images(train_images, height, width)
-    x_val = prepare_images(val_images, height, width)
+
+    def scaled(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        return [prepare_images([image], height, width, step_width=step_width)[0, :, :, 0] for image in images]
 
     if schedule not in ("steps", "cosine", "plateau", "constant"):
         raise ValueError(f"schedule must be 'steps', 'cosine', 'plateau' or 'constant', got {schedule!r}")
-    steps = -(-len(x_train) // batch_size) * epochs
+    steps = -(-len(train_images) // batch_size) * epochs
     rate: Any = learning_rate
     if schedule == "steps" and steps >= 10:
         rate = keras.optimizers.schedules.PiecewiseConstantDecay(
@@ -516,28 +588,77 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed,
                        learning_rate=rate, **model_options)
     # Seeded shuffling with tf.data: the order depends on `seed` only.
-    train_ds = (tf.data.Dataset.from_tensor_slices((x_train, y_train))
-                .shuffle(len(x_train), seed=seed, reshuffle_each_iteration=True)
-                .batch(batch_size).prefetch(2))
-    val_ds = tf.data.Dataset.from_tensor_slices((x_val, y_val)).batch(max(batch_size, 64))
-    callbacks: list[keras.callbacks.Callback] = [
+    train_ds = _dataset(scaled(train_images), y_train, batch_size, shuffle_seed=seed)
+    val_ds = _dataset(scaled(val_images), y_val, max(batch_size, 64), shuffle_seed=None)
+    all_callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
+        *callbacks,
     ]
     if schedule == "plateau":
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
-                                                           min_lr=1e-5))
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=callbacks, verbose=verbose,
+        all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
+                                                               min_lr=1e-5))
+    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=all_callbacks, verbose=verbose,
                         shuffle=False)  # train_ds is already shuffled, with its own seed
     return model, history
 
 
 def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
-    """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size."""
+    """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size.
+
+    For a model of any width, captchas of similar width are read together and
+    every captcha gets only its own time steps: T is that of the widest, and
+    the steps past a narrower captcha's end are set to the blank (probability 1).
+    """
     height, width = input_size(model)
-    x = prepare_images(images, height, width)
-    if not len(x):
-        return np.zeros((0, int(model.output_shape[1]), int(model.output_shape[2])), np.float32)
-    return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    n_classes = int(model.output_shape[-1])
+    if not len(images):
+        return np.zeros((0, int(model.output_shape[1] or 0), n_classes), np.float32)
+    if width is not None:
+        x = prepare_images(images, height, width)
+        return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
+    step = step_width_of(model)
+    widths = np.array([kept_width(np.shape(image), height, step) for image in images])
+    steps = widths // step
+    out = np.zeros((len(images), int(steps.max()), n_classes), np.float32)
+    out[:, :, BLANK] = 1.0
+    order = np.argsort(widths, kind="stable")
+    for start in range(0, len(order), batch_size):
+        chunk = order[start:start + batch_size]
+        x = prepare_images([images[k] for k in chunk], height, None, step_width=step)
+        probs = np.asarray(model.predict_on_batch(x), dtype=np.float32)
+        for row, k in enumerate(chunk):
+            out[k, :steps[k]] = probs[row, :steps[k]]
+    return out
+
+
+def greedy_readings(probs: np.ndarray, codec: CharCodec) -> list[tuple[str, np.ndarray]]:
+    """Greedy CTC decoding with a confidence per character.
+
+    Args:
+        probs: (B, T, codec.n_classes) probabilities, class 0 = blank.
+
+    Returns:
+        B pairs ``(text, confidence)``: the same texts as
+        :func:`decode_predictions`, and (len(text),) float32, for each
+        character the highest probability it had over the slices that spelled it.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 3 or probs.shape[2] != codec.n_classes:
+        raise ValueError(f"expected probabilities of shape (B, T, {codec.n_classes}), got {probs.shape}")
+    best = probs.argmax(axis=2)
+    readings = []
+    for row, p in zip(best, probs):
+        starts = np.flatnonzero((row != BLANK) & np.r_[True, row[1:] != row[:-1]])
+        ends = np.r_[starts[1:], len(row)]
+        chars, confidence = [], []
+        for a, b in zip(starts, ends):
+            k = row[a]
+            run = np.flatnonzero(row[a:b] != k)
+            stop = a + (run[0] if len(run) else b - a)
+            chars.append(codec.alphabet[k - 1])
+            confidence.append(float(p[a:stop, k].max()))
+        readings.append(("".join(chars), np.asarray(confidence, np.float32)))
+    return readings
 
 
 def predict_labels(model: keras.Model, images: Sequence[np.ndarray], codec: CharCodec | None = None,

@@ -52,3 +52,72 @@ def confused_pairs(solutions: Sequence[Solution], labels: Sequence[str], top: in
         if s.ok and len(s.text) == len(label):
             counts.update((t, p) for t, p in zip(label, s.text) if t != p)
     return [(t, p, n) for (t, p), n in counts.most_common(top)]
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """95 % Wilson score interval (low, high) for a share of ``successes`` out of ``n``."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return (float(max(0.0, centre - half)), float(min(1.0, centre + half)))
+
+
+def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
+    """Shares (summing to 1) of captchas read right and of each kind of error a labelled folder can tell.
+
+    Letter models: "cut into the wrong number of pieces" (segmentation failed)
+    or "cut into the right number, misread" (a misplaced cut or a misread
+    letter: without the true letter boxes, which a folder of files does not
+    have, the two cannot be told apart). The CTC reader: "read too few or too
+    many characters" or "right number of characters, some wrong".
+    """
+    n = len(labels)
+    if n == 0:
+        raise ValueError("no captchas to score")
+    solved = sum(s.ok and s.text == t for s, t in zip(solutions, labels))
+    if kind == "ctc":
+        wrong_count = sum(len(s.text) != len(t) for s, t in zip(solutions, labels))
+        return {"solved": solved / n, "read too few or too many characters": wrong_count / n,
+                "right number of characters, some wrong": (n - solved - wrong_count) / n}
+    failed = sum(not s.ok for s in solutions)
+    return {"solved": solved / n, "cut into the wrong number of pieces": failed / n,
+            "cut into the right number, misread (misplaced cut or letter)": (n - solved - failed) / n}
+
+
+def evaluate_reader(reader, images: Sequence[np.ndarray], labels: Sequence[str], *, length: int | None = None,
+                    repeats: int = 3) -> tuple[dict, list[Solution]]:
+    """Score a :class:`helpers.readers.Reader` on labelled captchas it has never seen.
+
+    Returns ``(scores, solutions)``. ``scores`` holds whole-captcha
+    ("exact", with its 95 % Wilson interval) and character accuracy, where the
+    errors come from (:func:`reader_error_sources`), the time of a first call
+    on one captcha, and the steady throughput: the median over ``repeats``
+    batched passes over all captchas, after that first call warmed up.
+    """
+    import time
+
+    if len(images) != len(labels) or not labels:
+        raise ValueError(f"need one label per image, got {len(labels)} for {len(images)}")
+    start = time.perf_counter()
+    reader.read(images[:1], length)
+    first_call = time.perf_counter() - start
+    seconds = []
+    for _ in range(max(1, repeats)):
+        start = time.perf_counter()
+        solutions = reader.read(images, length)
+        seconds.append(time.perf_counter() - start)
+    texts = [s.text if s.ok else "" for s in solutions]
+    right = sum(t == label for t, label in zip(texts, labels))
+    low, high = wilson_interval(right, len(labels))
+    scores = {
+        "captchas": len(labels),
+        "exact": round(right / len(labels), 4),
+        "exact_interval_95": [round(low, 4), round(high, 4)],
+        "characters": round(letter_accuracy(texts, labels), 4),
+        "errors": {k: round(v, 4) for k, v in reader_error_sources(reader.kind, solutions, labels).items()},
+        "first_call_seconds": round(first_call, 3),
+        "captchas_per_second": round(len(labels) / float(np.median(seconds)), 1),
+    }
+    return scores, solutions

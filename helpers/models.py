@@ -196,6 +196,21 @@ def save_classifier(classifier: LetterClassifier, path: Path) -> Path:
     return path
 
 
+def load_forest_safely(path: Path, *, source: Path | None = None) -> Any:
+    """Load a skops file only if it holds nothing but the types a random forest is made of.
+
+    ``source``: the file to name in errors (when ``path`` was unpacked from it).
+    """
+    import skops.io
+
+    untrusted = set(skops.io.get_untrusted_types(file=path))
+    if untrusted - TRUSTED_FOREST_TYPES:
+        raise ModelFileError(f"{source or path} contains types a random forest never needs "
+                             f"({', '.join(sorted(untrusted - TRUSTED_FOREST_TYPES))}); "
+                             "refusing to load it — only load models from sources you trust")
+    return skops.io.load(path, trusted=sorted(untrusted))
+
+
 def load_classifier(path: Path) -> LetterClassifier:
     """Load a classifier saved by :func:`save_classifier`, refusing anything unsafe.
 
@@ -223,14 +238,7 @@ def load_classifier(path: Path) -> LetterClassifier:
         raise ModelFileError(f"{meta_path} gives a letter size of {size}; save the model again")
     try:
         if kind == "forest":
-            import skops.io
-
-            untrusted = set(skops.io.get_untrusted_types(file=path))
-            if untrusted - TRUSTED_FOREST_TYPES:
-                raise ModelFileError(f"{path} contains types a random forest never needs "
-                                     f"({', '.join(sorted(untrusted - TRUSTED_FOREST_TYPES))}); "
-                                     "refusing to load it — only load models from sources you trust")
-            model = skops.io.load(path, trusted=sorted(untrusted))
+            model = load_forest_safely(path)
             model_classes = tuple(str(c) for c in model.classes_)
             model_inputs = int(getattr(model, "n_features_in_", size * size))
             if model_inputs != size * size:

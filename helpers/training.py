@@ -7,12 +7,16 @@ calls these functions to run the same recipes on any captcha set.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from helpers.backend import import_keras
 from helpers.datasets import LetterSet
 from helpers.models import LetterClassifier, as_features, as_tensor
+
+if TYPE_CHECKING:
+    from helpers.readers import Reader
 
 MODEL_NAMES = ("rf", "cnn", "cnn-original", "ctc")
 LETTER_MODELS = ("rf", "cnn", "cnn-original")  # the models that read one cut-out letter at a time
@@ -89,3 +93,111 @@ def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, se
     else:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     return model, time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- whole readers
+
+# The CTC reader as captcha-lab trains it: every captcha resized to CTC_HEIGHT pixels with its
+# aspect ratio kept, 4 px per time step (room for doubled letters such as "77"). Small sets get
+# more epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
+CTC_HEIGHT = 40
+CTC_STEP_WIDTH = 4
+CTC_SAMPLE_BUDGET = 90_000
+CTC_MOST_EPOCHS = 120
+LETTER_SIZE = 60
+
+
+def ctc_epochs(n_train: int) -> int:
+    """Most epochs for a CTC reader trained on ``n_train`` captchas (12 to CTC_MOST_EPOCHS)."""
+    return int(np.clip(round(CTC_SAMPLE_BUDGET / max(n_train, 1)), 12, CTC_MOST_EPOCHS))
+
+
+def check_one_length(kind: str, labels: "list[str]", length: int | None = None) -> int:
+    """The one label length a letter model can learn; a clear error, before any training, when there are several."""
+    from helpers.captchas import CaptchaDataError
+
+    lengths = sorted({len(label) for label in labels})
+    if length is not None:
+        return int(length)
+    if len(lengths) != 1:
+        raise CaptchaDataError(f"the {kind} model reads cut-out letters and needs one label length, but these "
+                               f"captchas have {', '.join(map(str, lengths))} characters; use --model ctc, "
+                               "which reads captchas of any length")
+    return lengths[0]
+
+
+def _epoch_printer(report, epochs: int):
+    keras = import_keras()
+
+    class EpochLine(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            report(f"epoch {epoch + 1}/{epochs}: loss {logs.get('loss', float('nan')):.3f}, validation loss "
+                   f"{logs.get('val_loss', float('nan')):.3f} ({time.perf_counter() - self.start:.0f} s)")
+
+    return EpochLine()
+
+
+def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
+                 validation: "tuple[list[np.ndarray], list[str]]", *, seed: int, alphabet: str | None = None,
+                 epochs: int | None = None, report=lambda _: None) -> "Reader":
+    """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
+
+    ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
+    images. Letter models cut the training captchas into letters (they need
+    one label length); the CTC reader learns from whole captchas of any
+    lengths and widths. ``validation`` decides early stopping, and its exact
+    and character accuracy go into the reader's ``info["validation"]``.
+    ``report`` receives progress lines (one per epoch for the networks).
+    """
+    from helpers.captchas import CaptchaDataError
+    from helpers.datasets import balance, extract_letters
+    from helpers.evaluation import exact_match, letter_accuracy
+    from helpers.readers import Reader
+
+    if kind not in MODEL_NAMES:
+        raise CaptchaDataError(f"unknown model kind {kind!r}; choose from {', '.join(MODEL_NAMES)}")
+    labels = list(train[1]) + list(validation[1])
+    alphabet = alphabet or "".join(sorted(set("".join(labels))))
+    start = time.perf_counter()
+    if kind == "ctc":
+        from helpers import ctc
+        from helpers.models import seed_everything
+
+        keras = import_keras()
+        keras.backend.clear_session()
+        seed_everything(seed)
+        epochs = epochs or ctc_epochs(len(train[1]))
+        # Small sets stay on the loss plateau for many epochs before the reader finds the characters:
+        # patience grows with the epochs.
+        model, history = ctc.train_crnn(*train, *validation, alphabet=alphabet, seed=seed, epochs=epochs,
+                                        patience=max(6, epochs // 6), height=CTC_HEIGHT, keep_aspect=True,
+                                        step_width=CTC_STEP_WIDTH, callbacks=[_epoch_printer(report, epochs)])
+        reader = Reader("ctc", model)
+        trained_epochs = len(history.history["loss"])
+    else:
+        length = check_one_length(kind, labels)
+        train_letters, cuts = extract_letters(*train, size=LETTER_SIZE)
+        val_letters, _ = extract_letters(*validation, size=LETTER_SIZE)
+        if len(train_letters) == 0:
+            raise CaptchaDataError("no training captcha could be cut into letters; segmentation does not work "
+                                   "on this captcha style, but the ctc model reads without cutting "
+                                   "(--models ctc in benchmark, --model ctc in train)")
+        balanced = balance(train_letters, seed=seed)
+        report(f"training letters: {len(train_letters)} from {sum(c.ok for c in cuts)} of {len(cuts)} captchas "
+               f"({len(balanced)} after balancing)")
+        classifier, _ = train_named(kind, balanced, val_letters, seed=seed)
+        reader = Reader(kind, classifier, {"lengths": [length]})
+        trained_epochs = None
+    seconds = time.perf_counter() - start
+    texts = [s.text for s in reader.read(validation[0])]
+    reader.info.update({
+        "lengths": sorted({len(label) for label in labels}),
+        "training": {"seconds": round(seconds, 1), "epochs": trained_epochs, "seed": seed},
+        "validation": {"captchas": len(texts), "exact": round(exact_match(texts, validation[1]), 4),
+                       "characters": round(letter_accuracy(texts, validation[1]), 4)},
+    })
+    return reader
