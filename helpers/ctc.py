@@ -82,6 +82,9 @@ POOLED_WIDTH_FACTOR: int = 8
 
 _EPSILON = 1e-7
 
+WIDTH_QUANTUM: int = 16
+"""A model of any width reads each captcha padded with white to the next multiple of this many pixels."""
+
 
 # --------------------------------------------------------------------------- text <-> integers
 
@@ -506,9 +509,16 @@ def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle
     boundaries = _width_buckets(widths, batch_size)
     if not boundaries:
         return ds.padded_batch(batch_size, padding_values=(1.0, PAD)).prefetch(2)
-    return ds.bucket_by_sequence_length(
+    if shuffle_seed is not None:
+        # How many batches the buckets make changes from pass to pass: training repeats the
+        # captchas endlessly and counts an epoch as len(x) / batch_size batches instead.
+        ds = ds.repeat()
+    ds = ds.bucket_by_sequence_length(
         lambda image, _: tf.shape(image)[1], boundaries, [batch_size] * (len(boundaries) + 1),
-        padding_values=(1.0, PAD), drop_remainder=False).prefetch(2)
+        padding_values=(1.0, PAD), drop_remainder=False)
+    if shuffle_seed is None:  # the same batches on every pass: say how many, so Keras knows when a pass ends
+        ds = ds.apply(tf.data.experimental.assert_cardinality(sum(1 for _ in ds)))
+    return ds.prefetch(2)
 
 
 def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
@@ -597,7 +607,9 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     if schedule == "plateau":
         all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
                                                                min_lr=1e-5))
+    repeats = train_ds.cardinality() == -1  # INFINITE_CARDINALITY: batches of similar width, endlessly
     history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=all_callbacks, verbose=verbose,
+                        steps_per_epoch=-(-len(train_images) // batch_size) if repeats else None,
                         shuffle=False)  # train_ds is already shuffled, with its own seed
     return model, history
 
@@ -619,15 +631,21 @@ def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batc
     step = step_width_of(model)
     widths = np.array([kept_width(np.shape(image), height, step) for image in images])
     steps = widths // step
+    # Each captcha is padded only up to the next multiple of WIDTH_QUANTUM pixels and read with
+    # the captchas padded to the same width, so its answer never depends on the others in the batch.
+    padded = -(-widths // WIDTH_QUANTUM) * WIDTH_QUANTUM
     out = np.zeros((len(images), int(steps.max()), n_classes), np.float32)
     out[:, :, BLANK] = 1.0
-    order = np.argsort(widths, kind="stable")
-    for start in range(0, len(order), batch_size):
-        chunk = order[start:start + batch_size]
-        x = prepare_images([images[k] for k in chunk], height, None, step_width=step)
-        probs = np.asarray(model.predict_on_batch(x), dtype=np.float32)
-        for row, k in enumerate(chunk):
-            out[k, :steps[k]] = probs[row, :steps[k]]
+    for group_width in np.unique(padded):
+        group = np.flatnonzero(padded == group_width)
+        for start in range(0, len(group), batch_size):
+            chunk = group[start:start + batch_size]
+            x = np.ones((len(chunk), height, int(group_width), 1), np.float32)
+            x[:, :, :int(widths[chunk].max())] = prepare_images([images[k] for k in chunk], height, None,
+                                                                 step_width=step)
+            probs = np.asarray(model.predict_on_batch(x), dtype=np.float32)
+            for row, k in enumerate(chunk):
+                out[k, :steps[k]] = probs[row, :steps[k]]
     return out
 
 

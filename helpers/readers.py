@@ -272,41 +272,42 @@ def load_reader(path: str | Path, *, kind: str | None = None) -> Reader:
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist; train one with captcha-lab train "
                              "(or the notebooks) and pass its path")
-    head = path.read_bytes()[:4] if path.stat().st_size >= 4 else b""
-    if head != b"PK\x03\x04":
-        raise ModelFileError(f"{path} is not a model file of this course (not a zip archive); "
-                             "pass a file saved by captcha-lab train or by the notebooks")
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = set(archive.namelist())
-            if MANIFEST in names:
-                reader = _from_archive(path, archive)
-            else:
-                reader = None
-    except zipfile.BadZipFile as exc:
-        raise ModelFileError(f"{path} is damaged ({exc}); train and save it again") from None
+    is_zip = path.stat().st_size >= 4 and path.read_bytes()[:4] == b"PK\x03\x04"
+    reader = None
+    if is_zip:
+        try:
+            with zipfile.ZipFile(path) as archive:
+                if MANIFEST in archive.namelist():
+                    reader = _from_archive(path, archive)
+        except zipfile.BadZipFile as exc:
+            if not (path.suffix == ".skops" or path.with_suffix(".json").is_file()):
+                raise ModelFileError(f"could not load {path}: it is damaged ({exc}); train and save it again") from None
     if reader is None:
-        reader = _load_notebook_file(path, names)
+        reader = _load_notebook_file(path, is_zip)
     if kind is not None and reader.kind != kind and not (kind == "letters" and reader.kind != "ctc"):
         raise ModelFileError(f"{path} holds a {reader.kind} model, not a {kind} model")
     return reader
 
 
-def _load_notebook_file(path: Path, names: set[str]) -> Reader:
+def _load_notebook_file(path: Path, is_zip: bool) -> Reader:
     """A model file as the notebooks save it: with a ``.json`` beside it (letters) or a CTC ``.keras``."""
-    if path.with_suffix(".json").is_file():
-        classifier = load_classifier(path)
+    if path.with_suffix(".json").is_file() or path.suffix == ".skops":
+        classifier = load_classifier(path)  # its errors say what is wrong with such a pair of files
         kind = "rf" if classifier.kind == "forest" else _kind_of_keras_letter_model(classifier.model)
         return Reader(kind, classifier, {"saved_by": "a notebook"})
-    if "config.json" not in names:
+    if path.suffix != ".keras" and not is_zip:
         raise ModelFileError(f"{path} is not a model file of this course; pass a file saved by "
                              "captcha-lab train or by the notebooks")
     try:
         model = _load_keras(path)
     except Exception as exc:
-        raise ModelFileError(f"could not load {path}: {type(exc).__name__}: {exc}. The file may be damaged "
-                             "or from another version; train and save it again") from None
-    _check_ctc(model, path)
+        raise ModelFileError(f"could not load {path}: {type(exc).__name__}: {exc}. The file may be damaged, "
+                             "from another version or not a model of this course; train and save it again") from None
+    try:
+        _check_ctc(model, path)
+    except ModelFileError:
+        raise ModelFileError(f"{path} is a Keras model but not a CTC reader; if it is a letter model of "
+                             f"chapter 3, {path.with_suffix('.json').name} (its classes) is missing next to it") from None
     return Reader("ctc", model, {"saved_by": "a notebook"})
 
 

@@ -83,13 +83,17 @@ def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, orig
     return LetterClassifier("cnn", model, classes, size)
 
 
-def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, seed: int) -> tuple[LetterClassifier, float]:
-    """Train the model called ``name`` (one of MODEL_NAMES); returns it and the seconds it took."""
+def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, seed: int,
+                epochs: int | None = None) -> tuple[LetterClassifier, float]:
+    """Train the model called ``name`` (one of MODEL_NAMES); returns it and the seconds it took.
+
+    ``epochs``: the most epochs for the CNNs (default: chosen from the number of letters).
+    """
     start = time.perf_counter()
     if name == "rf":
         model = train_forest(train, seed=seed)
     elif name in ("cnn", "cnn-original"):
-        model = train_cnn(train, validation, seed=seed, original=name == "cnn-original")
+        model = train_cnn(train, validation, seed=seed, original=name == "cnn-original", epochs=epochs)
     else:
         raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
     return model, time.perf_counter() - start
@@ -100,9 +104,9 @@ def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, se
 # The CTC reader as captcha-lab trains it: every captcha resized to CTC_HEIGHT pixels with its
 # aspect ratio kept, 4 px per time step (room for doubled letters such as "77"). Small sets get
 # more epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
-CTC_HEIGHT = 40
+CTC_HEIGHT = 32
 CTC_STEP_WIDTH = 4
-CTC_SAMPLE_BUDGET = 90_000
+CTC_SAMPLE_BUDGET = 54_000
 CTC_MOST_EPOCHS = 120
 LETTER_SIZE = 60
 
@@ -189,7 +193,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         balanced = balance(train_letters, seed=seed)
         report(f"training letters: {len(train_letters)} from {sum(c.ok for c in cuts)} of {len(cuts)} captchas "
                f"({len(balanced)} after balancing)")
-        classifier, _ = train_named(kind, balanced, val_letters, seed=seed)
+        classifier, _ = train_named(kind, balanced, val_letters, seed=seed, epochs=epochs)
         reader = Reader(kind, classifier, {"lengths": [length]})
         trained_epochs = None
     seconds = time.perf_counter() - start

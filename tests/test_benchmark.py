@@ -33,7 +33,7 @@ def sidecar_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 EXPECTED_MODEL_KEYS = {"letter_accuracy", "captcha_accuracy", "segmentation_failure_rate", "train_seconds",
-                       "solve_per_second"}
+                       "solve_per_second", "first_call_seconds"}
 
 
 def test_benchmark_json_shape(png_folder: Path, tmp_path: Path) -> None:

@@ -100,9 +100,9 @@ def good_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def fast_training(monkeypatch: pytest.MonkeyPatch, forest: LetterClassifier) -> None:
     """Make ``benchmark`` use the fixture forest instead of training a model."""
-    import helpers.benchmark
+    import helpers.training
 
-    monkeypatch.setattr(helpers.benchmark, "train_named", lambda name, *a, **k: (forest, 0.0))
+    monkeypatch.setattr(helpers.training, "train_named", lambda name, *a, **k: (forest, 0.0))
 
 
 # --------------------------------------------------------------------------- row: missing/empty data folder, non-images
@@ -367,11 +367,12 @@ def test_missing_label_and_mixed_lengths_are_reported_by_benchmark(
     err = capsys.readouterr().err
     assert "extra.png" in err and "missing label" in err and "extra.txt does not exist" in err
 
+    # a letter model needs one label length: said before any training, with the way out
     out = tmp_path / "r.json"
-    assert main(["benchmark", "--data", str(data), "--models", "rf", "--skip-bad", "--json", str(out)]) == 0
-    captured = capsys.readouterr()
-    assert "lengths [3, 4]" in captured.err
-    assert json.loads(out.read_text())["dataset"]["length"] == [3, 4]
+    assert main(["benchmark", "--data", str(data), "--models", "rf", "--skip-bad", "--json", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "needs one label length" in err and "3, 4" in err and "--model ctc" in err
+    assert not out.exists()
 
 
 def test_a_model_from_another_alphabet_is_refused(model_path: Path, tmp_path: Path) -> None:
