@@ -157,9 +157,13 @@ def noisy_lookalikes(count: int = 1040, *, seed: int, style: str = "public") -> 
 
 def save_noisy_lookalikes(folder: str | Path, count: int = 1040, *, seed: int, style: str = "public") -> list[Path]:
     """Write ``count`` look-alikes as ``folder/<label>.png`` (like the public set); returns the paths."""
+    return write_pngs(folder, *noisy_lookalikes(count, seed=seed, style=style))
+
+
+def write_pngs(folder: str | Path, images: list[np.ndarray], labels: list[str]) -> list[Path]:
+    """Write each (H, W, 3) uint8 image as ``folder/<label>.png``, the layout of the public sets; returns the paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    images, labels = noisy_lookalikes(count, seed=seed, style=style)
     paths = []
     for image, label in zip(images, labels):
         path = folder / f"{label}.png"

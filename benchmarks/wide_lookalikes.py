@@ -27,9 +27,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 try:  # run as a script, or imported with benchmarks/ on sys.path (as ctc_experiments.py does)
-    from lookalikes import _font
+    from lookalikes import _font, write_pngs
 except ImportError:  # imported from the project root as benchmarks.wide_lookalikes
-    from benchmarks.lookalikes import _font
+    from benchmarks.lookalikes import _font, write_pngs
 
 LOOKALIKE_ALPHABET: str = "23456789abcdefghjkmnpqrstuvwxyz"
 """31 symbols: the digits 2-9 and the lower-case letters without look-alikes (no i, l, o)."""
@@ -187,14 +187,7 @@ def save_wide_lookalikes(folder: str | Path, count: int = 2000, *, seed: int, st
     folder = Path(folder)
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise ValueError(f"{folder} exists and is not an empty folder; choose a new or empty one")
-    folder.mkdir(parents=True, exist_ok=True)
-    images, labels = wide_lookalikes(count, seed=seed, style=style)
-    paths = []
-    for image, label in zip(images, labels):
-        path = folder / f"{label}.png"
-        Image.fromarray(image).save(path, format="PNG", compress_level=6)
-        paths.append(path)
-    return paths
+    return write_pngs(folder, *wide_lookalikes(count, seed=seed, style=style))
 
 
 def main() -> None:

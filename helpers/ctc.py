@@ -500,6 +500,11 @@ def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle
     import tensorflow as tf
 
     widths = np.array([image.shape[1] for image in x])
+    if len(set(widths.tolist())) == 1:  # one width: plain batches of a fixed shape
+        ds = tf.data.Dataset.from_tensor_slices((np.stack(x)[..., np.newaxis], y))
+        if shuffle_seed is not None:
+            ds = ds.shuffle(len(widths), seed=shuffle_seed, reshuffle_each_iteration=True)
+        return ds.batch(batch_size).prefetch(2)
     columns = np.concatenate([image.T for image in x])  # every image as W_i rows of `height` values
     images = tf.RaggedTensor.from_row_lengths(columns, widths)
     ds = tf.data.Dataset.from_tensor_slices((images, y))

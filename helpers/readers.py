@@ -207,7 +207,8 @@ def _load_keras(path: Path) -> Any:
 
     keras = import_keras()
     import helpers.ctc  # noqa: F401  registers the CTC layer and loss with Keras
-    return keras.models.load_model(path, safe_mode=True)
+    # compile=False: reading needs no optimizer state (a reader that trains again is compiled anew)
+    return keras.models.load_model(path, safe_mode=True, compile=False)
 
 
 def _check_ctc(model: Any, path: Path) -> None:
@@ -295,7 +296,7 @@ def _load_notebook_file(path: Path, is_zip: bool) -> Reader:
         classifier = load_classifier(path)  # its errors say what is wrong with such a pair of files
         kind = "rf" if classifier.kind == "forest" else _kind_of_keras_letter_model(classifier.model)
         return Reader(kind, classifier, {"saved_by": "a notebook"})
-    if path.suffix != ".keras" and not is_zip:
+    if path.suffix != ".keras":
         raise ModelFileError(f"{path} is not a model file of this course; pass a file saved by "
                              "captcha-lab train or by the notebooks")
     try:

@@ -113,7 +113,11 @@ def test_json_output_and_min_confidence(trained: dict[str, Path], folders: dict[
 
 
 def test_ctc_reads_mixed_lengths_and_letter_models_refuse_them(
-        folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        folders: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.training
+
+    monkeypatch.setattr(helpers.training, "ctc_epochs", lambda n_train: 1)  # the benchmark's CTC: one epoch
     for kind in ("rf", "cnn"):
         assert main(["train", "--data", str(folders["mixed"]), "--model", kind,
                      "--out", str(tmp_path / f"{kind}.model")]) == 2
