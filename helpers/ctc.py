@@ -589,7 +589,14 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     y_val, _ = codec.encode(val_labels, max_len)
 
     def scaled(images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        return [prepare_images([image], height, width, step_width=step_width)[0, :, :, 0] for image in images]
+        """(height, W) float32 images; with ``keep_aspect``, padded as :func:`predict_probabilities` pads them."""
+        out = []
+        for image in images:
+            x = prepare_images([image], height, width, step_width=step_width)[0, :, :, 0]
+            if keep_aspect:
+                x = np.pad(x, ((0, 0), (0, -x.shape[1] % WIDTH_QUANTUM)), constant_values=1.0)
+            out.append(x)
+        return out
 
     if schedule not in ("steps", "cosine", "plateau", "constant"):
         raise ValueError(f"schedule must be 'steps', 'cosine', 'plateau' or 'constant', got {schedule!r}")
@@ -622,9 +629,10 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
 def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
     """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size.
 
-    For a model of any width, captchas of similar width are read together and
-    every captcha gets only its own time steps: T is that of the widest, and
-    the steps past a narrower captcha's end are set to the blank (probability 1).
+    For a model of any width, captchas padded to the same width are read
+    together and every captcha gets only its own time steps: T is that of the
+    widest, and the steps past a narrower captcha's end are set to the blank
+    (probability 1).
     """
     height, width = input_size(model)
     n_classes = int(model.output_shape[-1])
@@ -635,10 +643,12 @@ def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batc
         return np.asarray(model.predict(x, batch_size=batch_size, verbose=0), dtype=np.float32)
     step = step_width_of(model)
     widths = np.array([kept_width(np.shape(image), height, step) for image in images])
-    steps = widths // step
-    # Each captcha is padded only up to the next multiple of WIDTH_QUANTUM pixels and read with
-    # the captchas padded to the same width, so its answer never depends on the others in the batch.
+    # Each captcha is padded with white up to the next multiple of WIDTH_QUANTUM pixels, as in
+    # training, and read with the captchas padded to the same width: its answer never depends on
+    # the others in the batch. All the time steps of its padded width count (the last character
+    # may be written in the padding).
     padded = -(-widths // WIDTH_QUANTUM) * WIDTH_QUANTUM
+    steps = padded // step
     out = np.zeros((len(images), int(steps.max()), n_classes), np.float32)
     out[:, :, BLANK] = 1.0
     for group_width in np.unique(padded):

@@ -300,3 +300,18 @@ def test_the_command_line_prints_no_tensorflow_lines(folders: dict[str, Path], t
 def test_reader_kinds_are_checked_when_saving(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown reader kind"):
         save_reader(Reader("magic", None), tmp_path / "x.model")
+
+
+def test_a_reader_of_any_width_keeps_every_step_of_the_padding_it_was_trained_with() -> None:
+    """Training and reading pad each captcha alike (to a multiple of WIDTH_QUANTUM px), and the
+    reader keeps all the time steps of that padded width: a last character written in the
+    padding must not be cut off."""
+    from helpers import ctc
+
+    model = ctc.build_crnn(32, None, 3, alphabet="ABC", step_width=4, augment=False)
+    image = np.full((60, 160), 255, np.uint8)  # 85 px wide at 32 px high -> padded to 96 px
+    assert ctc.kept_width(image.shape, 32, 4) == 85
+    probs = ctc.predict_probabilities(model, [image, np.full((60, 400), 255, np.uint8)])
+    assert probs.shape == (2, 224 // 4, 4)  # the wider captcha: 213 px at 32 high, padded to 224 px
+    assert np.all(probs[0, 96 // 4:, 0] == 1.0)  # past its own padded width: blank
+    assert not np.all(probs[0, 85 // 4:96 // 4, 0] == 1.0)  # its padding steps are the model's own output
