@@ -17,7 +17,7 @@ import numpy as np
 from helpers.captchas import CaptchaDataError, load_captchas
 from helpers.datasets import split_by_captcha
 from helpers.evaluation import evaluate_reader
-from helpers.training import LETTER_MODELS, MODEL_NAMES, check_one_length, train_reader
+from helpers.training import LETTER_MODELS, MODEL_NAMES, check_one_length, cut_letters, train_reader
 
 
 def parse_models(text: str) -> list[str]:
@@ -64,6 +64,8 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     def part(name: str) -> tuple[list[np.ndarray], list[str]]:
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
 
+    letters = cut_letters(part("train"), part("validation"), seed=seed, report=report) \
+        if any(name in LETTER_MODELS for name in models) else None
     test_images, test_labels = part("test")
     results: dict[str, Any] = {
         "dataset": {"path": str(data_dir), "captchas": len(data), "alphabet": data.alphabet,
@@ -74,8 +76,9 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     }
     for name in models:
         report(f"training {name} …")
+        # No epoch lines here: the benchmark reports one line per model.
         reader = train_reader(name, part("train"), part("validation"), seed=seed, alphabet=data.alphabet,
-                              report=report)
+                              letters=letters)
         scores, solutions = evaluate_reader(reader, test_images, test_labels)
         results["models"][name] = {
             "letter_accuracy": scores["characters"],

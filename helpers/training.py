@@ -147,7 +147,8 @@ def _epoch_printer(report, epochs: int):
 
 def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                  validation: "tuple[list[np.ndarray], list[str]]", *, seed: int, alphabet: str | None = None,
-                 epochs: int | None = None, report=lambda _: None) -> "Reader":
+                 epochs: int | None = None, letters: "tuple[LetterSet, LetterSet] | None" = None,
+                 report=lambda _: None) -> "Reader":
     """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
 
     ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
@@ -155,10 +156,11 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     one label length); the CTC reader learns from whole captchas of any
     lengths and widths. ``validation`` decides early stopping, and its exact
     and character accuracy go into the reader's ``info["validation"]``.
+    ``letters``: (balanced training letters, validation letters) already cut
+    from these captchas, for letter models (the benchmark cuts once for all).
     ``report`` receives progress lines (one per epoch for the networks).
     """
     from helpers.captchas import CaptchaDataError
-    from helpers.datasets import balance, extract_letters
     from helpers.evaluation import exact_match, letter_accuracy
     from helpers.readers import Reader
 
@@ -184,15 +186,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         trained_epochs = len(history.history["loss"])
     else:
         length = check_one_length(kind, labels)
-        train_letters, cuts = extract_letters(*train, size=LETTER_SIZE)
-        val_letters, _ = extract_letters(*validation, size=LETTER_SIZE)
-        if len(train_letters) == 0:
-            raise CaptchaDataError("no training captcha could be cut into letters; segmentation does not work "
-                                   "on this captcha style, but the ctc model reads without cutting "
-                                   "(--models ctc in benchmark, --model ctc in train)")
-        balanced = balance(train_letters, seed=seed)
-        report(f"training letters: {len(train_letters)} from {sum(c.ok for c in cuts)} of {len(cuts)} captchas "
-               f"({len(balanced)} after balancing)")
+        if letters is None:
+            letters = cut_letters(train, validation, seed=seed, report=report)
+        balanced, val_letters = letters
         classifier, _ = train_named(kind, balanced, val_letters, seed=seed, epochs=epochs)
         reader = Reader(kind, classifier, {"lengths": [length]})
         trained_epochs = None
@@ -205,3 +201,21 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                        "characters": round(letter_accuracy(texts, validation[1]), 4)},
     })
     return reader
+
+
+def cut_letters(train: "tuple[list[np.ndarray], list[str]]", validation: "tuple[list[np.ndarray], list[str]]", *,
+                seed: int, report=lambda _: None) -> "tuple[LetterSet, LetterSet]":
+    """Cut training and validation captchas into letters: (balanced training letters, validation letters)."""
+    from helpers.captchas import CaptchaDataError
+    from helpers.datasets import balance, extract_letters
+
+    train_letters, cuts = extract_letters(*train, size=LETTER_SIZE)
+    val_letters, _ = extract_letters(*validation, size=LETTER_SIZE)
+    if len(train_letters) == 0:
+        raise CaptchaDataError("no training captcha could be cut into letters; segmentation does not work "
+                               "on this captcha style, but the ctc model reads without cutting "
+                               "(--models ctc in benchmark, --model ctc in train)")
+    balanced = balance(train_letters, seed=seed)
+    report(f"training letters: {len(train_letters)} from {sum(c.ok for c in cuts)} captchas "
+           f"({len(balanced)} after balancing)")
+    return balanced, val_letters
