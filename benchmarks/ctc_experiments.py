@@ -32,6 +32,13 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
+def ctc_schedules() -> tuple[str, ...]:
+    """The learning-rate schedules ``helpers.ctc.train_crnn`` knows (importing it starts TensorFlow)."""
+    from helpers.ctc import SCHEDULES
+
+    return SCHEDULES
+
+
 def parse_ints(text: str) -> tuple[int, ...]:
     """'16,32,64' -> (16, 32, 64); '' -> ()."""
     return tuple(int(v) for v in text.split(",") if v.strip())
@@ -165,7 +172,7 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--batch-size", type=int, default=64)
     p.add_argument("--patience", type=int, default=6)
-    p.add_argument("--schedule", default="steps", choices=("steps", "cosine", "plateau", "constant"))
+    p.add_argument("--schedule", default="steps", choices=ctc_schedules())
     p.add_argument("--learning-rate", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--verbose", type=int, default=0)

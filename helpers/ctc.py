@@ -54,6 +54,7 @@ __all__ = [
     "decode_predictions",
     "greedy_readings",
     "kept_width",
+    "learning_rate_schedule",
     "step_width_of",
     "augmentation",
     "exact_match",
@@ -81,6 +82,12 @@ POOLED_WIDTH_FACTOR: int = 8
 """Default pixel width of one time step: the feature extractor shrinks the width by this factor."""
 
 _EPSILON = 1e-7
+
+SCHEDULES: tuple[str, ...] = ("steps", "cosine", "warmup-cosine", "plateau", "constant")
+"""Learning-rate schedules ``train_crnn`` knows."""
+
+WARMUP_SHARE: float = 0.08
+"""Share of the training steps over which "warmup-cosine" raises the learning rate to its peak."""
 
 WIDTH_QUANTUM: int = 16
 """A model of any width reads each captcha padded with white to the next multiple of this many pixels."""
@@ -526,6 +533,27 @@ def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle
     return ds.prefetch(2)
 
 
+def learning_rate_schedule(schedule: str, learning_rate: float, steps: int) -> Any:
+    """Adam's learning rate for ``schedule`` (see :func:`train_crnn`) over ``steps`` training steps.
+
+    Returns ``learning_rate`` itself for "plateau" and "constant" (and for
+    "steps" with fewer than 10 steps), else a Keras ``LearningRateSchedule``.
+    """
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(map(repr, SCHEDULES))}, got {schedule!r}")
+    if schedule == "steps" and steps >= 10:
+        return keras.optimizers.schedules.PiecewiseConstantDecay(
+            [int(steps * f) for f in (0.5, 0.75, 0.9)], [learning_rate * f for f in (1.0, 1 / 3, 0.1, 1 / 30)])
+    if schedule == "cosine":
+        return keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    if schedule == "warmup-cosine":
+        warmup = max(1, int(steps * WARMUP_SHARE))
+        return keras.optimizers.schedules.CosineDecay(learning_rate / 10, decay_steps=max(1, steps - warmup),
+                                                      alpha=0.01, warmup_target=learning_rate,
+                                                      warmup_steps=warmup)
+    return learning_rate
+
+
 def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                val_images: Sequence[np.ndarray], val_labels: Sequence[str], *,
                alphabet: str, epochs: int = 30, seed: int = 0, batch_size: int = 32,
@@ -554,7 +582,9 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         learning_rate: Adam's starting learning rate.
         schedule: "steps" keeps ``learning_rate`` for the first half of the
             epochs, then divides it by 3, 10 and 30 after 50 %, 75 % and 90 % of
-            them (early stopping may end training before the later steps); "cosine" lowers it smoothly to 2 % over ``epochs``; "plateau"
+            them (early stopping may end training before the later steps); "cosine" lowers it smoothly to 2 % over
+            ``epochs``; "warmup-cosine" rises from a tenth of it to ``learning_rate`` over the first
+            ``WARMUP_SHARE`` of the steps, then falls smoothly to 1 % of it by the last; "plateau"
             halves it after 3 epochs without a lower validation loss;
             "constant" keeps it.
         callbacks: more Keras callbacks (a progress printer, say).
@@ -598,15 +628,7 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
             out.append(x)
         return out
 
-    if schedule not in ("steps", "cosine", "plateau", "constant"):
-        raise ValueError(f"schedule must be 'steps', 'cosine', 'plateau' or 'constant', got {schedule!r}")
-    steps = -(-len(train_images) // batch_size) * epochs
-    rate: Any = learning_rate
-    if schedule == "steps" and steps >= 10:
-        rate = keras.optimizers.schedules.PiecewiseConstantDecay(
-            [int(steps * f) for f in (0.5, 0.75, 0.9)], [learning_rate * f for f in (1.0, 1 / 3, 0.1, 1 / 30)])
-    elif schedule == "cosine":
-        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=steps, alpha=0.02)
+    rate = learning_rate_schedule(schedule, learning_rate, -(-len(train_images) // batch_size) * epochs)
     model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed,
                        learning_rate=rate, **model_options)
     # Seeded shuffling with tf.data: the order depends on `seed` only.

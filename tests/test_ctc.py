@@ -163,6 +163,21 @@ def test_prepare_images_accepts_gray_rgb_and_rgba_of_any_size() -> None:
 # --------------------------------------------------------------------------- training and saving
 
 
+def test_warmup_cosine_rises_to_its_peak_then_falls_to_a_hundredth() -> None:
+    steps = 1000
+    rate = ctc.learning_rate_schedule("warmup-cosine", 0.002, steps)
+    values = np.array([float(rate(step)) for step in range(0, steps + 1, 10)])
+    peak = int(np.argmax(values)) * 10
+    assert values[0] == pytest.approx(0.0002, rel=1e-3)
+    assert values.max() == pytest.approx(0.002, rel=1e-3)
+    assert abs(peak - ctc.WARMUP_SHARE * steps) <= 10
+    assert np.all(np.diff(values[: peak // 10 + 1]) > 0) and np.all(np.diff(values[peak // 10:]) <= 0)
+    assert values[-1] == pytest.approx(0.002 * 0.01, rel=1e-2)
+    assert ctc.learning_rate_schedule("constant", 0.002, steps) == 0.002
+    with pytest.raises(ValueError, match="warmup-cosine"):
+        ctc.learning_rate_schedule("linear", 0.002, steps)
+
+
 def test_tiny_training_run_lowers_the_loss_and_is_repeatable() -> None:
     train = generate_captchas(64, "easy", seed=11)
     val = generate_captchas(16, "easy", seed=12)
