@@ -9,7 +9,7 @@ character is drawn on its own transparent layer, so the generator knows the
 true bounding box of each character's ink: later chapters use these boxes to
 score the segmentation.
 
-Three looks are available (``LEVELS``):
+Three difficulty levels (``LEVELS``) make the course's own sets:
 
 * ``easy``: dark, clearly separated characters on a white background;
   contour segmentation works on practically all of them.
@@ -17,6 +17,14 @@ Three looks are available (``LEVELS``):
   lines; now and then two characters touch.
 * ``hard``: overlapping, warped characters and a thick wavy line through the
   text, in the style of the well-known ImageCaptcha look.
+
+Two more looks (``LOOKS`` holds all five) imitate a style real sites use,
+small captchas of tightly set letters (72x24 by default):
+
+* ``tight``: one sans typeface, black on white, letters that touch or overlap
+  their neighbours by a pixel or two, light rotation and warping;
+* ``tight-varied``: harder, three typefaces, a new one for every letter, more
+  rotation and overlaps of up to three pixels.
 
 Reading
 -------
@@ -51,6 +59,7 @@ __all__ = [
     "DEFAULT_ALPHABET",
     "DEFAULT_SIZE",
     "LEVELS",
+    "LOOKS",
     "Captcha",
     "CaptchaDataError",
     "CaptchaSet",
@@ -58,6 +67,7 @@ __all__ = [
     "generate_captchas",
     "iter_captchas",
     "load_captchas",
+    "look_size",
     "make_captcha",
     "save_captchas",
     "to_gray",
@@ -67,7 +77,10 @@ DEFAULT_ALPHABET: str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 """Upper-case letters and digits without the look-alikes 0/O and 1/I/l."""
 
 LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
-"""Names of the generator's looks, from easiest to hardest."""
+"""The course's difficulty levels, from easiest to hardest."""
+
+LOOKS: tuple[str, ...] = LEVELS + ("tight", "tight-varied")
+"""Every look the generator draws: the levels, then imitations of real captcha styles."""
 
 DEFAULT_SIZE: tuple[int, int] = (160, 60)
 """Default captcha size as (width, height) in pixels."""
@@ -188,6 +201,8 @@ class _Style:
     ink: tuple[int, int]         # character colour channel range
     ink_per_char: bool
     tinted_ink: bool
+    may_touch: bool = False      # ``gap`` may be negative: neighbours touch or overlap by that much
+    size: tuple[int, int] = (160, 60)  # the look's default (width, height)
 
 
 _SERIF_SANS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
@@ -213,6 +228,19 @@ _STYLES: dict[str, _Style] = {
         background=(238, 255), tinted_background=True, ink=(10, 170), ink_per_char=False,
         tinted_ink=True,
     ),
+    # Gaps in design pixels: at 24 px high one design pixel is 0.4 px, so (-5, 0) is 0 to 2 px of overlap.
+    "tight": _Style(
+        fonts=("DejaVuSans.ttf",), font_per_char=False, font_scale=0.74, size_jitter=0.0,
+        max_rotation=12.0, warp=0.04, gap=(-5.0, 0.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=4.0,
+        background=(250, 255), tinted_background=False, ink=(0, 40), ink_per_char=False,
+        tinted_ink=False, may_touch=True, size=(72, 24),
+    ),
+    "tight-varied": _Style(
+        fonts=("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Oblique.ttf"), font_per_char=True,
+        font_scale=0.74, size_jitter=0.08, max_rotation=20.0, warp=0.08, gap=(-8.0, -1.0), overlap=(0.0, 0.0),
+        touch_prob=0.0, jitter=6.0, background=(240, 255), tinted_background=False, ink=(0, 60),
+        ink_per_char=False, tinted_ink=False, may_touch=True, size=(72, 24),
+    ),
 }
 
 _MIN_FONT_PX = 8
@@ -230,8 +258,13 @@ _INK_LUT = [255 if v >= INK_ALPHA else 0 for v in range(256)]
 
 def _check_level(level: str) -> _Style:
     if level not in _STYLES:
-        raise CaptchaDataError(f"unknown level {level!r}: choose one of {', '.join(LEVELS)}")
+        raise CaptchaDataError(f"unknown level {level!r}: choose one of {', '.join(LOOKS)}")
     return _STYLES[level]
+
+
+def look_size(level: str) -> tuple[int, int]:
+    """The default (width, height) of a look in ``LOOKS``."""
+    return _check_level(level).size
 
 
 def _check_size(size: tuple[int, int]) -> tuple[int, int]:
@@ -373,7 +406,7 @@ def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator
 def _min_gap(style: _Style, unit: float) -> int | None:
     """Smallest gap between ink boxes: 2 px at height 60 (scaled, at least 2) for levels
     whose characters never touch, None for levels where they may."""
-    if style.overlap != (0.0, 0.0) or style.touch_prob > 0:
+    if style.overlap != (0.0, 0.0) or style.touch_prob > 0 or style.may_touch:
         return None
     return max(2, round(2 * unit))
 
@@ -389,10 +422,14 @@ def _plan_gaps(glyphs: list[_Glyph], style: _Style, unit: float, rng: np.random.
             -min(round(float(rng.uniform(*style.overlap)) * mean_w), widths[i] // 2, widths[i + 1] // 2)
             for i in range(n)
         ]
-    floor = _min_gap(style, unit) or 0
+    floor = _min_gap(style, unit)
     gaps = []
     for i in range(n):
-        gap = max(floor, round(float(rng.uniform(*style.gap)) * unit))
+        gap = round(float(rng.uniform(*style.gap)) * unit)
+        if floor is not None:
+            gap = max(floor, gap)
+        elif not style.may_touch:
+            gap = max(0, gap)
         if rng.random() < style.touch_prob:
             gap = -round(float(rng.uniform(0.0, 0.25)) * min(widths[i], widths[i + 1]))
         gaps.append(gap)
@@ -535,33 +572,34 @@ def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: n
 
 
 def make_captcha(label: str, level: str = "easy", *, seed: int,
-                 size: tuple[int, int] = DEFAULT_SIZE) -> Captcha:
+                 size: tuple[int, int] | None = None) -> Captcha:
     """Draw one captcha showing ``label``.
 
     Args:
         label: the text to draw (every character must be drawable, no spaces).
-        level: one of ``LEVELS``.
+        level: one of ``LOOKS``.
         seed: non-negative integer; the same seed gives the same pixels.
-        size: (width, height) in pixels, height at least ``MIN_HEIGHT``.
+        size: (width, height) in pixels, height at least ``MIN_HEIGHT``; None: the
+            look's own size (``DEFAULT_SIZE`` for the levels, 72x24 for the tight looks).
 
     Returns:
         A ``Captcha`` with an (H, W, 3) uint8 image and (len(label), 4) int32 boxes.
     """
     style = _check_level(level)
-    size = _check_size(size)
+    size = _check_size(style.size if size is None else size)
     _check_text(label, style, "label")
     rng = np.random.default_rng(_check_seed(seed))
     return _render(label, style, level, size, rng)
 
 
 def iter_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str = DEFAULT_ALPHABET,
-                  length: int = 4, size: tuple[int, int] = DEFAULT_SIZE) -> Iterator[Captcha]:
+                  length: int = 4, size: tuple[int, int] | None = None) -> Iterator[Captcha]:
     """Lazily draw ``count`` captchas with random labels (see ``generate_captchas``).
 
     Arguments are checked at once, before the first captcha is drawn.
     """
     style = _check_level(level)
-    size = _check_size(size)
+    size = _check_size(style.size if size is None else size)
     _check_text(alphabet, style, "alphabet")
     seed = _check_seed(seed)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
@@ -574,7 +612,7 @@ def iter_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str =
 def _iter_captchas(count: int, style: _Style, level: str, seed: int, alphabet: str, length: int,
                    size: tuple[int, int]) -> Iterator[Captcha]:
     chars = list(alphabet)
-    level_key = LEVELS.index(level)  # each level gets its own labels for the same seed
+    level_key = LOOKS.index(level)  # each look gets its own labels for the same seed
     for i in range(count):
         rng = np.random.default_rng([seed, level_key, i])
         label = "".join(chars[int(k)] for k in rng.integers(0, len(chars), size=length))
@@ -582,7 +620,7 @@ def _iter_captchas(count: int, style: _Style, level: str, seed: int, alphabet: s
 
 
 def generate_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str = DEFAULT_ALPHABET,
-                      length: int = 4, size: tuple[int, int] = DEFAULT_SIZE) -> list[Captcha]:
+                      length: int = 4, size: tuple[int, int] | None = None) -> list[Captcha]:
     """Draw ``count`` captchas with random labels of ``length`` characters from ``alphabet``.
 
     Captcha i is drawn from its own generator ``numpy.random.default_rng([seed, level, i])``

@@ -31,7 +31,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 seed=args.seed,
                 alphabet=args.alphabet,
                 length=args.length,
-                size=(args.width, args.height),
+                size=_generate_size(args),
             ),
             total=args.count,
             desc=f"drawing {args.level} captchas",
@@ -44,20 +44,31 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generate_size(args: argparse.Namespace) -> tuple[int, int] | None:
+    """(width, height) from --width/--height; the look's own size for whichever is not given."""
+    if args.width is None and args.height is None:
+        return None
+    from helpers.captchas import look_size
+
+    width, height = look_size(args.level)
+    return (width if args.width is None else args.width, height if args.height is None else args.height)
+
+
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, FILE_FORMATS, LEVELS
+    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, FILE_FORMATS, LOOKS
 
     p = sub.add_parser("generate", help="write a folder of labelled, seeded captchas",
                        description="Draw N captchas and save them as OUT/<label>.png "
                        "(the same seed always gives byte-identical files).")
-    p.add_argument("--level", choices=LEVELS, default="easy", help="difficulty (default: easy)")
+    p.add_argument("--level", choices=LOOKS, default="easy",
+                   help="difficulty, or a real site's style: tight, tight-varied (default: easy)")
     p.add_argument("--count", type=int, required=True, help="how many captchas")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", required=True, help="output folder (must be empty or new)")
     p.add_argument("--alphabet", default=DEFAULT_ALPHABET, help="characters to draw from")
     p.add_argument("--length", type=int, default=4, help="characters per captcha (default: 4)")
-    p.add_argument("--width", type=int, default=DEFAULT_SIZE[0], help="image width in pixels")
-    p.add_argument("--height", type=int, default=DEFAULT_SIZE[1], help="image height in pixels")
+    p.add_argument("--width", type=int, help=f"image width in pixels (default: {DEFAULT_SIZE[0]}, tight looks 72)")
+    p.add_argument("--height", type=int, help=f"image height in pixels (default: {DEFAULT_SIZE[1]}, tight looks 24)")
     p.add_argument("--format", choices=FILE_FORMATS, default="png",
                    help="png: <label>.png files; jpg+txt: 00001.jpg with its label in 00001.txt (default: png)")
     p.add_argument("--overwrite", action="store_true",

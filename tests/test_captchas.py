@@ -18,6 +18,7 @@ from helpers.captchas import (
     DEFAULT_ALPHABET,
     DEFAULT_SIZE,
     LEVELS,
+    LOOKS,
     Captcha,
     CaptchaDataError,
     captcha_filenames,
@@ -129,7 +130,7 @@ def test_labels_come_from_the_alphabet_with_the_requested_length() -> None:
 
 
 @pytest.mark.parametrize("size", SIZES)
-@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("level", LOOKS)
 def test_every_level_renders_with_boxes_inside_in_label_order(level: str, size: tuple[int, int]) -> None:
     width, height = size
     for c in generate_captchas(25, level, seed=11, size=size):
@@ -140,6 +141,16 @@ def test_every_level_renders_with_boxes_inside_in_label_order(level: str, size: 
         assert (x + w <= width).all() and (y + h <= height).all()
         assert (np.diff(x) > 0).all() and (np.diff(x + w / 2) > 0).all()  # left to right
         assert c.image.std() > 10  # something was drawn
+
+
+@pytest.mark.parametrize(("look", "most_overlap"), [("tight", 2), ("tight-varied", 3)])
+def test_tight_looks_are_small_and_their_letters_touch(look: str, most_overlap: int) -> None:
+    made = generate_captchas(200, look, seed=5)
+    assert {c.image.shape for c in made} == {(24, 72, 3)}
+    gaps = np.array([int(c.boxes[i + 1, 0] - c.boxes[i, 0] - c.boxes[i, 2]) for c in made for i in range(3)])
+    assert gaps.max() <= 0 and gaps.min() >= -most_overlap  # ink boxes touch or overlap by a pixel or few
+    assert (gaps < 0).mean() > 0.5
+    assert make_captcha("AB23", look, seed=1, size=(100, 40)).image.shape == (40, 100, 3)
 
 
 def test_easy_boxes_hold_dark_ink_and_nothing_dark_lies_outside() -> None:
@@ -219,6 +230,7 @@ def test_bad_generator_input_is_refused_with_a_hint(call, message: str) -> None:
 
 def test_default_constants() -> None:
     assert DEFAULT_SIZE == (160, 60) and LEVELS == ("easy", "medium", "hard")
+    assert LOOKS == LEVELS + ("tight", "tight-varied")
     assert not set(DEFAULT_ALPHABET) & set("0O1Il")
     assert issubclass(CaptchaDataError, ValueError)
 

@@ -1,0 +1,121 @@
+"""The course's readers on look-alikes of real captcha styles, for several seeds. Not a test.
+
+Writes each look-alike set to a folder (kept between runs under ``--work``),
+runs ``captcha-lab benchmark`` on it (``helpers.benchmark.run_benchmark``,
+70 % train / 10 % validation / 20 % test) once per seed, and prints one
+markdown table: whole-captcha and character accuracy, training seconds and
+warm solving speed per set, model and seed.
+
+Sets (``SETS``):
+
+* ``tight`` / ``tight-varied``: small 72x24 captchas of four tightly set letters,
+  the generator's looks of that name (9,955 captchas, as the public set of
+  that style);
+* ``noisy`` / ``noisy-varied``: 200x50 captchas of five characters with a line
+  struck through (``lookalikes.py``, 1,040 captchas, as the public set);
+* ``wide`` / ``wide-varied``: 4 to 8 coloured characters, 80 px high and as wide
+  as the label (``wide_lookalikes.py``; ctc only, letter models need one length).
+
+Run from the project root, for example:
+
+    .venv/bin/python benchmarks/real_styles.py --sets tight,noisy --models cnn,ctc --seeds 0,1,2
+    .venv/bin/python benchmarks/real_styles.py --sets tight --count 2000 --models cnn --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+
+def _write_tight(look: str) -> Callable[[Path, int, int], None]:
+    def write(folder: Path, count: int, seed: int) -> None:
+        from helpers.captchas import generate_captchas, save_captchas
+
+        save_captchas(generate_captchas(count, look, seed=seed), folder)
+    return write
+
+
+def _write_noisy(style: str) -> Callable[[Path, int, int], None]:
+    def write(folder: Path, count: int, seed: int) -> None:
+        from lookalikes import save_noisy_lookalikes
+
+        save_noisy_lookalikes(folder, count, seed=seed, style=style)
+    return write
+
+
+def _write_wide(style: str) -> Callable[[Path, int, int], None]:
+    def write(folder: Path, count: int, seed: int) -> None:
+        from wide_lookalikes import save_wide_lookalikes
+
+        save_wide_lookalikes(folder, count, seed=seed, style=style)
+    return write
+
+
+SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
+    "tight": (_write_tight("tight"), 9955),
+    "tight-varied": (_write_tight("tight-varied"), 9955),
+    "noisy": (_write_noisy("public"), 1040),
+    "noisy-varied": (_write_noisy("varied"), 1040),
+    "wide": (_write_wide("public"), 2000),
+    "wide-varied": (_write_wide("varied"), 2000),
+}
+"""Set name -> (writer(folder, count, seed), the public set's size)."""
+
+
+def measure(name: str, models: list[str], seed: int, count: int | None, work: Path) -> list[dict]:
+    """Write (or reuse) the set drawn with ``seed`` and benchmark ``models`` on it with the same seed."""
+    from helpers.benchmark import run_benchmark
+
+    writer, size = SETS[name]
+    count = count or size
+    folder = work / f"{name}-{count}-seed{seed}"
+    if not folder.is_dir():
+        writer(folder, count, seed)
+    start = time.perf_counter()
+    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2)
+    rows = []
+    for model, scores in results["models"].items():
+        rows.append({"set": name, "captchas": count, "model": model, "seed": seed,
+                     "captchas %": round(100 * scores["captcha_accuracy"], 2),
+                     "characters %": round(100 * scores["letter_accuracy"], 2),
+                     "wrong piece count %": round(100 * scores["segmentation_failure_rate"], 2),
+                     "train s": scores["train_seconds"], "solve/s": round(scores["solve_per_second"]),
+                     "first call s": scores["first_call_seconds"]})
+    print(f"{name} seed {seed}: {time.perf_counter() - start:.0f} s in all", file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="tight,noisy", help=f"comma-separated, from {', '.join(SETS)}")
+    parser.add_argument("--models", default="cnn,ctc", help="comma-separated benchmark models")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated seeds (set drawing and training)")
+    parser.add_argument("--count", type=int, help="captchas per set (default: the public set's size)")
+    parser.add_argument("--work", type=Path, default=Path("real_styles"), help="folder for the sets")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    import pandas as pd
+
+    rows = []
+    for name in args.sets.split(","):
+        if name not in SETS:
+            parser.error(f"unknown set {name!r}; choose from {', '.join(SETS)}")
+        models = [m for m in args.models.split(",") if not (name.startswith("wide") and m != "ctc")]
+        for seed in (int(s) for s in args.seeds.split(",")):
+            rows += measure(name, models, seed, args.count, args.work)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
