@@ -105,13 +105,17 @@ def main() -> None:
     args = parser.parse_args()
     import pandas as pd
 
+    from helpers.backend import native_logs_discarded
+
+    unknown = [name for name in args.sets.split(",") if name not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; choose from {', '.join(SETS)}")
     rows = []
-    for name in args.sets.split(","):
-        if name not in SETS:
-            parser.error(f"unknown set {name!r}; choose from {', '.join(SETS)}")
-        models = [m for m in args.models.split(",") if not (name.startswith("wide") and m != "ctc")]
-        for seed in (int(s) for s in args.seeds.split(",")):
-            rows += measure(name, models, seed, args.count, args.work)
+    with native_logs_discarded():  # TensorFlow's C++ lines stay out of the table
+        for name in args.sets.split(","):
+            models = [m for m in args.models.split(",") if not (name.startswith("wide") and m != "ctc")]
+            for seed in (int(s) for s in args.seeds.split(",")):
+                rows += measure(name, models, seed, args.count, args.work)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print(pd.DataFrame(rows).to_string(index=False))
