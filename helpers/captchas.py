@@ -202,7 +202,7 @@ class _Style:
     ink_per_char: bool
     tinted_ink: bool
     may_touch: bool = False      # ``gap`` may be negative: neighbours touch or overlap by that much
-    size: tuple[int, int] = (160, 60)  # the look's default (width, height)
+    size: tuple[int, int] = DEFAULT_SIZE  # the look's default (width, height)
 
 
 _SERIF_SANS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
