@@ -14,7 +14,9 @@ Sets (``SETS``):
 * ``noisy`` / ``noisy-varied``: 200x50 captchas of five characters with a line
   struck through (``lookalikes.py``, 1,040 captchas, as the public set);
 * ``wide`` / ``wide-varied``: 4 to 8 coloured characters, 80 px high and as wide
-  as the label (``wide_lookalikes.py``; ctc only, letter models need one length).
+  as the label (``wide_lookalikes.py``);
+* ``sparse`` / ``sparse-varied``: 6 (now and then 5) clean lower-case letters in a
+  small patch, anywhere in a 320x110 image (``sparse_lookalikes.py``).
 
 Run from the project root, for example:
 
@@ -52,6 +54,14 @@ def _write_noisy(style: str) -> Callable[[Path, int, int], None]:
     return write
 
 
+def _write_sparse(style: str) -> Callable[[Path, int, int], None]:
+    def write(folder: Path, count: int, seed: int) -> None:
+        from sparse_lookalikes import save_sparse_lookalikes
+
+        save_sparse_lookalikes(folder, count, seed=seed, style=style)
+    return write
+
+
 def _write_wide(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
         from wide_lookalikes import save_wide_lookalikes
@@ -67,6 +77,8 @@ SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
     "noisy-varied": (_write_noisy("varied"), 1040),
     "wide": (_write_wide("public"), 2000),
     "wide-varied": (_write_wide("varied"), 2000),
+    "sparse": (_write_sparse("public"), 2000),
+    "sparse-varied": (_write_sparse("varied"), 2000),
 }
 """Set name -> (writer(folder, count, seed), the public set's size)."""
 
@@ -113,9 +125,8 @@ def main() -> None:
     rows = []
     with native_logs_discarded():  # TensorFlow's C++ lines stay out of the table
         for name in args.sets.split(","):
-            models = [m for m in args.models.split(",") if not (name.startswith("wide") and m != "ctc")]
             for seed in (int(s) for s in args.seeds.split(",")):
-                rows += measure(name, models, seed, args.count, args.work)
+                rows += measure(name, args.models.split(","), seed, args.count, args.work)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print(pd.DataFrame(rows).to_string(index=False))

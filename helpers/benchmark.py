@@ -17,7 +17,7 @@ import numpy as np
 from helpers.captchas import CaptchaDataError, load_captchas
 from helpers.datasets import split_by_captcha
 from helpers.evaluation import evaluate_reader
-from helpers.training import LETTER_MODELS, MODEL_NAMES, check_one_length, cut_letters, train_reader
+from helpers.training import LETTER_MODELS, MODEL_NAMES, cut_letters, several_lengths_note, train_reader
 
 
 def parse_models(text: str) -> list[str]:
@@ -34,7 +34,7 @@ def parse_models(text: str) -> list[str]:
 
 def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float = 0.2, seed: int = 0,
                   skip_bad: bool = False, save_models: Path | None = None, overwrite: bool = False,
-                  report: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+                  guided: bool = False, report: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Benchmark ``models`` on the captchas in ``data_dir``; returns the JSON-ready results.
 
     A validation set (10 % of the captchas) is carved from the training part
@@ -43,7 +43,9 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     is the share cut into the wrong *number* of pieces (a cut with the right
     count in the wrong places counts as a misread). With ``save_models``, each
     trained reader is kept there as ``<model>.model``, the format of
-    ``captcha-lab train``.
+    ``captcha-lab train``. With ``guided``, every letter model is scored a
+    second time, as ``<model>+guided``, with recognition-guided cuts
+    (:func:`helpers.solver.solve`): the same trained model, other cuts.
     """
     if not 0.05 <= test_fraction <= 0.5:
         raise CaptchaDataError(f"--test-fraction must be between 0.05 and 0.5, got {test_fraction}")
@@ -51,15 +53,15 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     data = load_captchas(data_dir, skip_bad=skip_bad)
     if len(data) < 20:
         raise CaptchaDataError(f"{data_dir} holds only {len(data)} captchas; a benchmark needs at least 20")
-    for name in models:  # before any training: letter models need one length
-        if name in LETTER_MODELS:
-            check_one_length(name, data.labels)
     lengths = sorted(data.lengths)
     split = split_by_captcha(len(data), seed=seed, fractions=(1 - test_fraction - 0.1, 0.1, test_fraction))
     if data.skipped:
         report(f"skipped {len(data.skipped)} bad files, e.g. {data.skipped[0][0].name}: {data.skipped[0][1]}")
     report(f"{len(data)} captchas, alphabet {data.alphabet}, lengths {lengths}; "
            f"{len(split['train'])} train / {len(split['validation'])} validation / {len(split['test'])} test")
+    notes = {several_lengths_note(name, data.labels) for name in models} - {""}
+    for note in sorted(notes):
+        report(note)
 
     def part(name: str) -> tuple[list[np.ndarray], list[str]]:
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
@@ -79,16 +81,17 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
         # No epoch lines here: the benchmark reports one line per model.
         reader = train_reader(name, part("train"), part("validation"), seed=seed, alphabet=data.alphabet,
                               letters=letters)
-        scores, solutions = evaluate_reader(reader, test_images, test_labels)
-        results["models"][name] = {
-            "letter_accuracy": scores["characters"],
-            "captcha_accuracy": scores["exact"],
-            "segmentation_failure_rate": round(float(np.mean([not s.ok for s in solutions])), 4)
-            if name != "ctc" else 0.0,
-            "train_seconds": reader.info["training"]["seconds"],
-            "solve_per_second": scores["captchas_per_second"],
-            "first_call_seconds": scores["first_call_seconds"],
-        }
+        for guide in (False, True) if guided and name in LETTER_MODELS else (False,):
+            scores, solutions = evaluate_reader(reader, test_images, test_labels, guided=guide)
+            results["models"][name + "+guided" * guide] = {
+                "letter_accuracy": scores["characters"],
+                "captcha_accuracy": scores["exact"],
+                "segmentation_failure_rate": round(float(np.mean([not s.ok for s in solutions])), 4)
+                if name != "ctc" else 0.0,
+                "train_seconds": reader.info["training"]["seconds"],
+                "solve_per_second": scores["captchas_per_second"],
+                "first_call_seconds": scores["first_call_seconds"],
+            }
         if save_models is not None:
             from helpers.readers import save_reader
 

@@ -122,7 +122,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from helpers.datasets import split_by_captcha
     from helpers.models import ModelFileError
     from helpers.readers import check_output, reader_summary, save_reader
-    from helpers.training import LETTER_MODELS, check_one_length, train_reader
+    from helpers.training import several_lengths_note, train_reader
 
     try:
         out = check_output(Path(args.out), overwrite=args.overwrite)
@@ -136,14 +136,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
     if len(data) < 10:
         raise UsageError(f"{args.data} holds only {len(data)} captchas; training needs at least 10")
-    if args.model in LETTER_MODELS:
-        check_one_length(args.model, data.labels)
     split = split_by_captcha(len(data), seed=args.seed, fractions=(1 - args.validation_fraction,
                                                                    args.validation_fraction, 0.0))
     if data.skipped:
         report(f"skipped {len(data.skipped)} bad files, e.g. {data.skipped[0][0].name}: {data.skipped[0][1]}")
     report(f"{len(data)} captchas, alphabet {data.alphabet}, lengths {sorted(data.lengths)}; "
            f"{len(split['train'])} to train on, {len(split['validation'])} to validate")
+    if several_lengths_note(args.model, data.labels):
+        report(several_lengths_note(args.model, data.labels))
 
     def part(name: str):
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
@@ -217,7 +217,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.length is not None and reader.kind == "ctc":
         print("captcha-lab solve: note: the ctc reader finds the length itself; --length is ignored", file=sys.stderr)
     paths, problems, readable = _read_files(args.images)
-    solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length)
+    solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length,
+                            guided=args.guided)
     answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
                                     "reason": f"unreadable: {reason}"} for k, reason in problems.items()}
     for (k, _), solution in zip(readable, solutions):
@@ -258,7 +259,14 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
                    help="one JSON object per image: path, text, confidence per character, ok, reason")
     p.add_argument("--min-confidence", type=float, metavar="P",
                    help="answer 'not sure' instead of guessing when a character's confidence is below P")
+    _add_guided(p)
     p.set_defaults(func=_cmd_solve)
+
+
+def _add_guided(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--guided", action="store_true",
+                   help="letter models: move cuts made through touching letters to where the model reads "
+                   "the letters best (recognition-guided cutting; slower)")
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -285,7 +293,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     report = _progress(args)
     report(f"{reader_summary(reader)}")
     report(f"reading {len(data)} captchas of {args.data} …")
-    scores, solutions = evaluate_reader(reader, data.images, data.labels, length=args.length)
+    scores, solutions = evaluate_reader(reader, data.images, data.labels, length=args.length, guided=args.guided)
     result = {"model": {"path": str(args.model), "kind": reader.kind, **{k: reader.info[k] for k in
                                                                         ("data", "validation") if k in reader.info}},
               "data": {"path": str(args.data), "captchas": len(data), "skipped": len(data.skipped)},
@@ -340,6 +348,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace existing --json / gallery files")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_guided(p)
     p.set_defaults(func=_cmd_evaluate)
 
 
@@ -372,7 +381,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     results = run_benchmark(Path(args.data), models, test_fraction=args.test_fraction, seed=args.seed,
                             skip_bad=args.skip_bad, report=_progress(args),
                             save_models=Path(args.save_models) if args.save_models else None,
-                            overwrite=args.overwrite)
+                            overwrite=args.overwrite, guided=args.guided)
     print(format_table(results))
     if json_path is not None:
         _write_json(json_path, results)
@@ -393,6 +402,8 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
                    help="keep each trained model as DIR/<model>.model, the file format of captcha-lab train")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --json file or saved models")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
+    p.add_argument("--guided", action="store_true",
+                   help="also score each letter model with recognition-guided cuts (as <model>+guided)")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_cmd_benchmark)
 

@@ -58,6 +58,8 @@ __all__ = [
     "step_width_of",
     "augmentation",
     "exact_match",
+    "crop_to_text",
+    "crops_text",
     "input_size",
     "load_crnn",
     "predict_labels",
@@ -194,16 +196,20 @@ class CharCodec:
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class CTCSoftmax(layers.Layer):
-    """Softmax over the last axis that also remembers the model's alphabet.
+    """Softmax over the last axis that also remembers how the model reads.
 
     Input (B, T, len(alphabet) + 1) logits, output the same shape of
-    probabilities (class 0 = blank). ``alphabet`` is saved in the layer config,
-    so ``codec_from_model`` can rebuild the codec from a loaded model.
+    probabilities (class 0 = blank). ``alphabet`` and ``crop_text`` (whether
+    captchas are cut down to their text before they are resized, see
+    :func:`crop_to_text`) are saved in the layer config, so a loaded model
+    decodes and prepares its input on its own (:func:`codec_from_model`,
+    :func:`crops_text`).
     """
 
-    def __init__(self, alphabet: str = "", **kwargs: Any) -> None:
+    def __init__(self, alphabet: str = "", crop_text: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.alphabet = str(alphabet)
+        self.crop_text = bool(crop_text)
 
     def call(self, inputs: Any) -> Any:
         return ops.softmax(inputs, axis=-1)
@@ -212,7 +218,7 @@ class CTCSoftmax(layers.Layer):
         return input_shape
 
     def get_config(self) -> dict[str, Any]:
-        return {**super().get_config(), "alphabet": self.alphabet}
+        return {**super().get_config(), "alphabet": self.alphabet, "crop_text": self.crop_text}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -266,7 +272,8 @@ def augmentation(seed: int, strength: float = 1.0) -> keras.Sequential:
 def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str | None = None,
                filters: Sequence[int] = (16, 32, 64), rnn_units: Sequence[int] = (128, 128),
                rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2, step_width: int = POOLED_WIDTH_FACTOR,
-               augment: bool = True, augment_strength: float = 1.0, seed: int = 0,
+               augment: bool = True, augment_strength: float = 1.0, seed: int = 0, crop_text: bool = False,
+               shortcut: bool = False, clipnorm: float | None = None,
                learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
     """A compiled CNN + bidirectional RNN for CTC.
 
@@ -297,6 +304,8 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
         augment: add the ``augmentation`` layers (they do nothing at inference).
         augment_strength: scales every augmentation range.
         seed: seeds augmentation and dropout.
+        crop_text: remember that this model reads captchas cut down to their
+            text (:func:`crop_to_text`); the predict functions then cut them.
         learning_rate: Adam's learning rate (a number or a Keras schedule).
 
     Returns:
@@ -339,14 +348,17 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
     x = layers.Dense(dense_units, activation="relu", name="column_features")(x)
     if dropout:
         x = layers.Dropout(dropout, seed=seed + 10, name="dropout")(x)
+    features = x
     cell = layers.GRU if rnn == "gru" else layers.LSTM
     for i, units in enumerate(rnn_units):
         x = layers.Bidirectional(cell(units, return_sequences=True, seed=seed + 20 + i),
                                  name=f"bi_{rnn}{i + 1}")(x)
+    if shortcut:
+        x = layers.Concatenate(name="shortcut")([features, x])
     logits = layers.Dense(n_symbols + 1, name="logits")(x)
-    outputs = CTCSoftmax(alphabet or "", name="ctc_softmax")(logits)
+    outputs = CTCSoftmax(alphabet or "", crop_text=crop_text, name="ctc_softmax")(logits)
     model = keras.Model(inputs, outputs, name="crnn_ctc")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=CTCLoss())
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=CTCLoss())
     return model
 
 
@@ -360,6 +372,11 @@ def codec_from_model(model: keras.Model) -> CharCodec:
             return CharCodec(layer.alphabet)
     raise ValueError(f"model {model.name!r} has no CTCSoftmax layer, so it stores no alphabet; "
                      "pass codec=CharCodec(alphabet) explicitly")
+
+
+def crops_text(model: keras.Model) -> bool:
+    """Whether a model built by ``build_crnn`` reads captchas cut down to their text (:func:`crop_to_text`)."""
+    return any(isinstance(layer, CTCSoftmax) and layer.crop_text for layer in model.layers)
 
 
 def input_size(model: keras.Model) -> tuple[int, int | None]:
@@ -442,6 +459,23 @@ def _scale(gray: np.ndarray, height: int, width: int, stretch_contrast: bool) ->
         low, high = np.percentile(values, (1.0, 99.0))
         return np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
     return values * (1.0 / 255.0)
+
+
+def crop_to_text(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each image cut down to the box around its ink (:func:`helpers.segmentation.text_box`).
+
+    Text that fills only a small part of a captcha then fills the model's
+    input: resized to the model's height, its letters keep more pixels and
+    take more time steps, and where the text sits no longer matters.
+    Images (H, W[, C]) in, views (h, w[, C]) of them out.
+    """
+    from helpers.segmentation import text_box
+
+    out = []
+    for image in images:
+        x, y, w, h = (int(v) for v in text_box(np.asarray(image)))
+        out.append(np.asarray(image)[y:y + h, x:x + w])
+    return out
 
 
 def kept_width(shape: Sequence[int], height: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:
@@ -557,7 +591,8 @@ def learning_rate_schedule(schedule: str, learning_rate: float, steps: int) -> A
 def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                val_images: Sequence[np.ndarray], val_labels: Sequence[str], *,
                alphabet: str, epochs: int = 30, seed: int = 0, batch_size: int = 32,
-               height: int = 40, width: int | None = None, keep_aspect: bool = False, patience: int = 6,
+               height: int = 40, width: int | None = None, keep_aspect: bool = False, crop_text: bool = False,
+               patience: int = 6,
                learning_rate: float = 1e-3, schedule: str = "steps",
                callbacks: Sequence[Any] = (), verbose: int = 0,
                **model_options: Any) -> tuple[keras.Model, keras.callbacks.History]:
@@ -578,6 +613,9 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
             similar width are batched together (``width`` is then ignored).
             The choice for sets whose widths differ, such as labels of 4 to 8
             characters drawn as wide as they need.
+        crop_text: cut every captcha down to its text first (:func:`crop_to_text`),
+            in training and, remembered by the model, whenever it reads: text
+            in a small part of the image is then read at a larger scale.
         patience: stop after this many epochs without a lower validation loss.
         learning_rate: Adam's starting learning rate.
         schedule: "steps" keeps ``learning_rate`` for the first half of the
@@ -600,6 +638,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     if not len(train_images) or not len(val_images):
         raise ValueError("both the training and the validation set need at least one captcha")
     codec = CharCodec(alphabet)
+    if crop_text:
+        train_images, val_images = crop_to_text(train_images), crop_to_text(val_images)
     max_len = max(len(label) for label in list(train_labels) + list(val_labels))
     step_width = int(model_options.get("step_width", POOLED_WIDTH_FACTOR))
     if keep_aspect:
@@ -629,7 +669,7 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         return out
 
     rate = learning_rate_schedule(schedule, learning_rate, -(-len(train_images) // batch_size) * epochs)
-    model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed,
+    model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed, crop_text=crop_text,
                        learning_rate=rate, **model_options)
     # Seeded shuffling with tf.data: the order depends on `seed` only.
     train_ds = _dataset(scaled(train_images), y_train, batch_size, shuffle_seed=seed)
@@ -651,6 +691,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
 def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:
     """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size.
 
+    A model that crops text (:func:`crops_text`) reads each captcha cut down to its text.
+
     For a model of any width, captchas padded to the same width are read
     together and every captcha gets only its own time steps: T is that of the
     widest, and the steps past a narrower captcha's end are set to the blank
@@ -658,6 +700,8 @@ def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batc
     """
     height, width = input_size(model)
     n_classes = int(model.output_shape[-1])
+    if crops_text(model):
+        images = crop_to_text(images)
     if not len(images):
         return np.zeros((0, int(model.output_shape[1] or 0), n_classes), np.float32)
     if width is not None:

@@ -87,7 +87,7 @@ def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Seque
 
 
 def evaluate_reader(reader, images: Sequence[np.ndarray], labels: Sequence[str], *, length: int | None = None,
-                    repeats: int = 3) -> tuple[dict, list[Solution]]:
+                    repeats: int = 3, guided: bool = False) -> tuple[dict, list[Solution]]:
     """Score a :class:`helpers.readers.Reader` on labelled captchas it has never seen.
 
     Returns ``(scores, solutions)``. ``scores`` holds whole-captcha
@@ -95,18 +95,19 @@ def evaluate_reader(reader, images: Sequence[np.ndarray], labels: Sequence[str],
     errors come from (:func:`reader_error_sources`), the time of a first call
     on one captcha, and the steady throughput: the median over ``repeats``
     batched passes over all captchas, after that first call warmed up.
+    ``guided``: letter readers place unsure cuts where they read best.
     """
     import time
 
     if len(images) != len(labels) or not labels:
         raise ValueError(f"need one label per image, got {len(labels)} for {len(images)}")
     start = time.perf_counter()
-    reader.read(images[:1], length)
+    reader.read(images[:1], length, guided=guided)
     first_call = time.perf_counter() - start
     seconds = []
     for _ in range(max(1, repeats)):
         start = time.perf_counter()
-        solutions = reader.read(images, length)
+        solutions = reader.read(images, length, guided=guided)
         seconds.append(time.perf_counter() - start)
     texts = [s.text if s.ok else "" for s in solutions]
     right = sum(t == label for t, label in zip(texts, labels))

@@ -76,19 +76,22 @@ class Reader:
         return [int(n) for n in self.info.get("lengths", [])]
 
     def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
-             batch_size: int = 256) -> list[Solution]:
+             batch_size: int = 256, guided: bool = False) -> list[Solution]:
         """Read a batch of captchas ((H, W) or (H, W, 3) uint8 arrays, any sizes).
 
         ``length``: characters per captcha, for letter models; by default the
-        one length they were trained on, or, when that is unknown or there
-        were several, the number of letters segmentation finds. The CTC reader
-        finds the length itself. Each :class:`Solution` has the text and a
+        lengths they were trained on (with several, the one segmentation
+        finds, see :func:`helpers.solver.cut_captcha`), or, when they are
+        unknown, the number of letters segmentation finds. The CTC reader
+        finds the length itself. ``guided``: letter models place the cuts
+        they are unsure of where they read the letters best
+        (:func:`helpers.solver.solve`). Each :class:`Solution` has the text and a
         confidence per character; letter models also give the boxes.
         """
         if self.kind != "ctc":
-            if length is None and len(self.lengths) == 1:
-                length = self.lengths[0]
-            return solve(images, self.model, length, batch_size=batch_size)
+            lengths = [length] if length is not None else self.lengths
+            return solve(images, self.model, lengths[0] if len(lengths) == 1 else (lengths or None),
+                         batch_size=batch_size, guided=guided)
         from helpers import ctc
 
         codec = ctc.codec_from_model(self.model)

@@ -19,6 +19,8 @@ import numpy as np
 
 MAX_PIXELS = 4_000_000  # larger images are shrunk before any work
 OPEN_FROM_HEIGHT = 48  # images at least this high are cleaned with a 2 px opening by default
+SPECK = 4  # connected ink of fewer pixels is a speck, not text, when looking for the text
+SMALL_TEXT = 0.25  # text whose box covers less than this share of the image is cut out before segmenting
 BOX_DTYPE = np.int32
 
 
@@ -30,12 +32,16 @@ class Segmentation:
     coordinates of the image that was passed in. ``letters``: (k, size, size)
     uint8 grayscale crops (dark ink on a light background), empty (0, size, size)
     when ``ok`` is False. ``reason`` explains a failure and is "" on success.
+    ``ink``: on success, the (H, W) uint8 ink mask (255) the boxes were found
+    in, in the same coordinates, for :func:`cut_choices` (None for a failed
+    cut or an image shrunk before cutting).
     """
 
     boxes: np.ndarray
     letters: np.ndarray
     ok: bool
     reason: str = ""
+    ink: np.ndarray | None = None
 
 
 def as_gray_uint8(image: np.ndarray) -> np.ndarray:
@@ -95,6 +101,49 @@ def binarize(gray: np.ndarray, method: str = "otsu", threshold: int = 128) -> np
     if np.count_nonzero(binary) > binary.size / 2:  # light ink on a dark background
         binary = cv2.bitwise_not(binary)
     return binary
+
+
+def text_box(image: np.ndarray, *, margin: float = 0.15, share: float = 0.005) -> np.ndarray:
+    """Where the text is: the (x, y, w, h) int32 box around a captcha's ink.
+
+    The ink is found as :func:`binarize` finds it (Otsu); specks of fewer than
+    ``SPECK`` pixels are left out, and so is the ``share`` of the other ink
+    pixels that lie furthest out on each side (the end of a noise line); the
+    box is then grown by ``margin`` times its height on
+    every side, within the image. A blank image, or one with hardly any ink,
+    gives the whole image. ``image``: (H, W) or (H, W, 3) array.
+    """
+    gray = as_gray_uint8(image)
+    if min(gray.shape) < 8 or int(gray.max()) - int(gray.min()) < 16:
+        return np.array([0, 0, gray.shape[1], gray.shape[0]], dtype=BOX_DTYPE)
+    return _ink_box(binarize(gray), margin=margin, share=share)
+
+
+def _ink_box(binary: np.ndarray, *, margin: float = 0.15, share: float = 0.005) -> np.ndarray:
+    """:func:`text_box` of a (H, W) uint8 binary image (ink 255), from its row and column ink counts."""
+    height, width = binary.shape
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    specks = stats[:, cv2.CC_STAT_AREA] < SPECK
+    if specks[1:].any():
+        specks[0] = True  # the background
+        binary = np.where(specks[labels], 0, binary)
+    columns = np.count_nonzero(binary, axis=0)
+    total = int(columns.sum())
+    if total < 16:
+        return np.array([0, 0, width, height], dtype=BOX_DTYPE)
+    rows = np.count_nonzero(binary, axis=1)
+
+    def extent(counts: np.ndarray) -> tuple[int, int]:
+        """First and last index inside the middle (1 - 2 * share) of the ink."""
+        cumulative = np.cumsum(counts)
+        return (int(np.searchsorted(cumulative, share * total, side="right")),
+                int(np.searchsorted(cumulative, (1.0 - share) * total, side="left")))
+
+    (x0, x1), (y0, y1) = extent(columns), extent(rows)
+    grow = max(2, int(round(margin * (y1 - y0 + 1))))
+    left, top = max(0, x0 - grow), max(0, y0 - grow)
+    right, bottom = min(width, x1 + 1 + grow), min(height, y1 + 1 + grow)
+    return np.array([left, top, right - left, bottom - top], dtype=BOX_DTYPE)
 
 
 def clean(binary: np.ndarray, open_size: int | None = None) -> np.ndarray:
@@ -318,6 +367,7 @@ def segment(
     min_area: int | None = None,
     min_extent: int | None = None,
     max_pixels: int = MAX_PIXELS,
+    find_text: bool = True,
 ) -> Segmentation:
     """Cut one captcha into letters; never raises on a strange image.
 
@@ -328,8 +378,12 @@ def segment(
     default 2 px from ``OPEN_FROM_HEIGHT`` px image height, else 1; when
     ``expected`` is known and the other size finds exactly that many regions
     while the default does not, the other size is used),
-    ``min_area`` and ``min_extent`` to :func:`find_regions`. Returns a
-    :class:`Segmentation` with (k, 4) boxes and (k, size, size) letter crops.
+    ``min_area`` and ``min_extent`` to :func:`find_regions`. With ``find_text``,
+    text whose :func:`text_box` covers less than ``SMALL_TEXT`` of the image
+    (a few letters somewhere in a wide picture) is cut out first, so that the
+    size limits for letters and specks are set by the text, not by the
+    picture. Returns a :class:`Segmentation` with (k, 4) boxes and
+    (k, size, size) letter crops.
     """
     try:
         gray = as_gray_uint8(image)
@@ -341,6 +395,17 @@ def segment(
     if int(work.max()) - int(work.min()) < 16:
         return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background")
     ink = binarize(work, method, threshold)
+    if find_text and scale == 1.0:
+        x, y, w, h = (int(v) for v in _ink_box(ink if method == "otsu" else binarize(work)))
+        if w * h < SMALL_TEXT * work.size:
+            inner = segment(work[y:y + h, x:x + w], expected, size=size, method=method, threshold=threshold,
+                            open_size=open_size, min_area=min_area, min_extent=min_extent, find_text=False)
+            ink = None
+            if inner.ink is not None:
+                ink = np.zeros(work.shape, np.uint8)
+                ink[y:y + h, x:x + w] = inner.ink
+            return Segmentation(inner.boxes + np.array([x, y, 0, 0], dtype=BOX_DTYPE), inner.letters, inner.ok,
+                                inner.reason, ink)
     default = 2 if work.shape[0] >= OPEN_FROM_HEIGHT else 1
     # Automatic clean-up: when the usual opening breaks thin strokes into pieces (or leaves noise
     # that joins letters), the other strength may find the known letter count as it is; prefer that.
@@ -361,7 +426,41 @@ def segment(
     if expected is not None and len(boxes) != expected:
         return _failed(boxes, size, f"found {len(boxes)} regions, expected {expected}")
     masks = ink_masks(binary, boxes) if scale == 1.0 else None
-    return Segmentation(boxes, crop_letters(gray, boxes, size, masks=masks), True)
+    return Segmentation(boxes, crop_letters(gray, boxes, size, masks=masks), True, "",
+                        binary if scale == 1.0 else None)
+
+
+def cut_choices(cut: Segmentation, offsets: Sequence[int] = (-4, -2, 0, 2, 4)) -> list[list[tuple[int, int]]]:
+    """Where each letter of a cut could begin and end, for a reader to choose (recognition-guided cutting).
+
+    Two neighbouring boxes where one ends at the very column the other
+    begins were split from one region of ink, at a column chosen from the
+    ink alone: such a cut is unsure, and
+    it may lie at any of ``offsets`` pixels around the column it was made at.
+    Cuts between separate regions are sure and stay. Returns, per boundary
+    between neighbouring letters (k - 1 of them), the candidate columns:
+    one ``(left edge of the right letter, right edge of the left letter)``
+    pair for a sure boundary, several pairs (the same column twice) for an
+    unsure one. A cut with no unsure boundary gives lists of one pair each.
+    """
+    boxes = np.asarray(cut.boxes)
+    choices = []
+    for left_box, right_box in zip(boxes[:-1], boxes[1:]):
+        left_end, right_start = int(left_box[0] + left_box[2]), int(right_box[0])
+        if right_start != left_end:  # a gap or an overlap: two separate regions (a split leaves neither)
+            choices.append([(right_start, left_end)])
+            continue
+        low, high = int(left_box[0]) + 2, int(right_box[0] + right_box[2]) - 2  # keep both letters 2 px wide
+        columns = sorted({min(max(right_start + int(d), low), high) for d in offsets}) if low <= high else [right_start]
+        choices.append([(c, c) for c in columns])
+    return choices
+
+
+def piece_box(ink: np.ndarray, left: int, right: int, top: int, bottom: int) -> np.ndarray:
+    """The (x, y, w, h) box of columns ``left:right``, its rows shrunk to the ink between ``top`` and ``bottom``."""
+    rows = np.flatnonzero(ink[top:bottom, left:right].any(axis=1))
+    y0, y1 = (top + int(rows[0]), top + int(rows[-1]) + 1) if rows.size else (top, bottom)
+    return np.array([left, y0, max(1, right - left), y1 - y0], dtype=BOX_DTYPE)
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> float:

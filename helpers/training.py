@@ -7,6 +7,7 @@ calls these functions to run the same recipes on any captcha set.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -101,12 +102,15 @@ def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, se
 
 # --------------------------------------------------------------------------- whole readers
 
-# The CTC reader as captcha-lab trains it: every captcha resized to CTC_HEIGHT pixels with its
-# aspect ratio kept, 4 px per time step (room for doubled letters such as "77"). Small sets get
-# more epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
-CTC_HEIGHT = 32
-CTC_STEP_WIDTH = 4
-CTC_SAMPLE_BUDGET = 54_000
+# The CTC reader as captcha-lab trains it: every captcha cut down to its text, resized to
+# CTC_HEIGHT pixels with its aspect ratio kept, 8 px per time step; the learning rate warms up to
+# CTC_LEARNING_RATE, then falls along a cosine. Small sets get more epochs (at most
+# CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
+CTC_HEIGHT = 48
+CTC_STEP_WIDTH = 8
+CTC_LEARNING_RATE = 2e-3
+CTC_SCHEDULE = "warmup-cosine"
+CTC_SAMPLE_BUDGET = 24_000
 CTC_MOST_EPOCHS = 120
 LETTER_SIZE = 60
 
@@ -116,18 +120,14 @@ def ctc_epochs(n_train: int) -> int:
     return int(np.clip(round(CTC_SAMPLE_BUDGET / max(n_train, 1)), 12, CTC_MOST_EPOCHS))
 
 
-def check_one_length(kind: str, labels: "list[str]", length: int | None = None) -> int:
-    """The one label length a letter model can learn; a clear error, before any training, when there are several."""
-    from helpers.captchas import CaptchaDataError
-
+def several_lengths_note(kind: str, labels: "Sequence[str]") -> str:
+    """What a letter model does with labels of several lengths ("" for one length or the CTC reader)."""
     lengths = sorted({len(label) for label in labels})
-    if length is not None:
-        return int(length)
-    if len(lengths) != 1:
-        raise CaptchaDataError(f"the {kind} model reads cut-out letters and needs one label length, but these "
-                               f"captchas have {', '.join(map(str, lengths))} characters; use --model ctc, "
-                               "which reads captchas of any length")
-    return lengths[0]
+    if kind not in LETTER_MODELS or len(lengths) < 2:
+        return ""
+    return (f"labels of {', '.join(map(str, lengths))} characters: the {kind} model cuts each captcha into as "
+            "many letters as segmentation finds, when that is one of these lengths (letters that touch are "
+            "split only towards one of them); --model ctc reads any length without cutting")
 
 
 def _epoch_printer(report, epochs: int):
@@ -152,8 +152,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
 
     ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
-    images. Letter models cut the training captchas into letters (they need
-    one label length); the CTC reader learns from whole captchas of any
+    images. Letter models cut the training captchas into letters (with
+    labels of several lengths, reading lets segmentation count the letters:
+    :func:`several_lengths_note`); the CTC reader learns from whole captchas of any
     lengths and widths. ``validation`` decides early stopping, and its exact
     and character accuracy go into the reader's ``info["validation"]``.
     ``letters``: (balanced training letters, validation letters) already cut
@@ -177,20 +178,20 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         keras.backend.clear_session()
         seed_everything(seed)
         epochs = epochs or ctc_epochs(len(train[1]))
-        # Small sets stay on the loss plateau for many epochs before the reader finds the characters:
-        # patience grows with the epochs.
+        # The schedule needs its whole length to settle: patience is long, early stopping rare.
         model, history = ctc.train_crnn(*train, *validation, alphabet=alphabet, seed=seed, epochs=epochs,
-                                        patience=max(6, epochs // 6), height=CTC_HEIGHT, keep_aspect=True,
-                                        step_width=CTC_STEP_WIDTH, callbacks=[_epoch_printer(report, epochs)])
+                                        patience=max(6, epochs // 4), height=CTC_HEIGHT, keep_aspect=True,
+                                        crop_text=True, step_width=CTC_STEP_WIDTH, schedule=CTC_SCHEDULE,
+                                        learning_rate=CTC_LEARNING_RATE,
+                                        callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)
         trained_epochs = len(history.history["loss"])
     else:
-        length = check_one_length(kind, labels)
         if letters is None:
             letters = cut_letters(train, validation, seed=seed, report=report)
         balanced, val_letters = letters
         classifier, _ = train_named(kind, balanced, val_letters, seed=seed, epochs=epochs)
-        reader = Reader(kind, classifier, {"lengths": [length]})
+        reader = Reader(kind, classifier, {"lengths": sorted({len(label) for label in labels})})
         trained_epochs = None
     seconds = time.perf_counter() - start
     texts = [s.text for s in reader.read(validation[0])]

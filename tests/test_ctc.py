@@ -220,6 +220,24 @@ def test_save_and_load_in_safe_mode_keeps_predictions_and_alphabet(tmp_path: Pat
         ctc.load_crnn(tmp_path / "missing.keras")
 
 
+def test_a_model_that_crops_text_reads_the_text_wherever_it_sits(tmp_path: Path) -> None:
+    seed()
+    alphabet = "ABCD"
+    model = ctc.build_crnn(32, None, len(alphabet), alphabet=alphabet, crop_text=True, **TINY)
+    assert ctc.crops_text(model) and not ctc.crops_text(ctc.build_crnn(32, None, 4, alphabet=alphabet, **TINY))
+    text = np.full((30, 90), 250, np.uint8)
+    text[8:22, 10:80:6] = 30  # some dark strokes
+    left, right = (np.full((60, 400), 250, np.uint8) for _ in range(2))
+    left[5:35, 0:90], right[28:58, 305:395] = text, text  # the same text at two places of a wide image
+    assert [c.shape for c in ctc.crop_to_text([left, right])] == [(18, 71), (18, 71)]
+    np.testing.assert_array_equal(*ctc.crop_to_text([left, right]))
+    np.testing.assert_allclose(*ctc.predict_probabilities(model, [left, right]), atol=1e-6)
+    loaded = ctc.load_crnn(ctc.save_crnn(model, tmp_path / "cropping.keras"))
+    assert ctc.crops_text(loaded)
+    np.testing.assert_allclose(ctc.predict_probabilities(loaded, [left]), ctc.predict_probabilities(model, [left]),
+                               atol=1e-6)
+
+
 def test_training_refuses_inputs_too_narrow_for_the_labels() -> None:
     images = [np.zeros((60, 160), np.uint8)] * 2
     with pytest.raises(ValueError, match="wider input"):

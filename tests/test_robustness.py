@@ -367,12 +367,12 @@ def test_missing_label_and_mixed_lengths_are_reported_by_benchmark(
     err = capsys.readouterr().err
     assert "extra.png" in err and "missing label" in err and "extra.txt does not exist" in err
 
-    # a letter model needs one label length: said before any training, with the way out
+    # labels of several lengths: a letter model says how it will count the letters, and the other way
     out = tmp_path / "r.json"
-    assert main(["benchmark", "--data", str(data), "--models", "rf", "--skip-bad", "--json", str(out)]) == 2
+    assert main(["benchmark", "--data", str(data), "--models", "rf", "--skip-bad", "--json", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "needs one label length" in err and "3, 4" in err and "--model ctc" in err
-    assert not out.exists()
+    assert "labels of 3, 4 characters" in err and "as many letters as segmentation finds" in err
+    assert "--model ctc" in err and json.loads(out.read_text())["dataset"]["length"] == [3, 4]
 
 
 def test_a_model_from_another_alphabet_is_refused(model_path: Path, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from helpers.segmentation import (
-    as_gray_uint8, binarize, box_iou, boxes_match, crop_letters, segment, segmentation_success,
+    as_gray_uint8, binarize, box_iou, boxes_match, crop_letters, segment, segmentation_success, text_box,
 )
 
 
@@ -208,3 +208,27 @@ def test_the_other_clean_up_is_used_when_only_it_finds_the_letter_count() -> Non
     assert result.ok, result.reason
     assert [int(b[0]) for b in result.boxes] == [15, 50, 85, 120]
     assert not segment(image, expected=4, open_size=2).ok  # the usual clean-up alone fails
+
+
+def test_text_box_finds_small_text_in_a_wide_image_and_ignores_a_stray_dot() -> None:
+    image = blocks([(300, 20, 12, 20), (316, 22, 12, 18), (332, 20, 12, 20)], shape=(80, 600))
+    image[2, 590] = 20  # one stray dark pixel far away
+    x, y, w, h = text_box(image, margin=0.1)
+    assert (x, y) == (298, 18) and (x + w, y + h) == (346, 42)
+    assert text_box(255 - image, margin=0.1).tolist() == [x, y, w, h]  # light text on dark paper
+
+
+@pytest.mark.parametrize("image", [np.full((40, 120), 200, np.uint8), np.zeros((5, 5), np.uint8)])
+def test_text_box_of_a_blank_or_tiny_image_is_the_whole_image(image: np.ndarray) -> None:
+    assert text_box(image).tolist() == [0, 0, image.shape[1], image.shape[0]]
+
+
+def test_small_text_in_a_wide_image_is_found_first_and_cut_where_it_is() -> None:
+    letters = [(200, 50, 8, 14), (212, 50, 8, 14), (224, 50, 8, 14), (236, 47, 8, 17)]
+    image = blocks(letters, shape=(110, 320))
+    image[5, 10], image[100, 300] = 30, 30  # two specks far from the text
+    result = segment(image, expected=4)
+    assert result.ok, result.reason
+    np.testing.assert_array_equal(result.boxes, np.array(letters))  # in the whole image's coordinates
+    # seen at the whole picture's scale, the letters are below the size limits for letters
+    assert not segment(image, expected=4, find_text=False).ok
