@@ -156,8 +156,9 @@ def noisy_lookalikes(count: int = 1040, *, seed: int, style: str = "public") -> 
 
 
 def save_noisy_lookalikes(folder: str | Path, count: int = 1040, *, seed: int, style: str = "public") -> list[Path]:
-    """Write ``count`` look-alikes as ``folder/<label>.png`` (like the public set); returns the paths."""
-    return write_pngs(folder, *noisy_lookalikes(count, seed=seed, style=style))
+    """Write ``count`` look-alikes as ``folder/<label>.png`` (like the public set) into a new or empty folder;
+    returns the paths."""
+    return write_new_folder(folder, *noisy_lookalikes(count, seed=seed, style=style))
 
 
 def write_pngs(folder: str | Path, images: list[np.ndarray], labels: list[str]) -> list[Path]:
@@ -172,16 +173,33 @@ def write_pngs(folder: str | Path, images: list[np.ndarray], labels: list[str]) 
     return paths
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="folder to write the PNG files to")
-    parser.add_argument("--count", type=int, default=1040)
+def write_new_folder(folder: str | Path, images: list[np.ndarray], labels: list[str]) -> list[Path]:
+    """:func:`write_pngs` into a new or empty folder.
+
+    Raises:
+        ValueError: if ``folder`` exists and is not an empty folder (nothing is overwritten or mixed in).
+    """
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise ValueError(f"{folder} exists and is not an empty folder; choose a new or empty one")
+    return write_pngs(folder, images, labels)
+
+
+def run_writer(description: str, save, styles: dict[str, dict], count: int, style_help: str) -> None:
+    """The command line of a look-alike module: ``--out``, ``--count``, ``--seed``, ``--style``; calls ``save``."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--out", type=Path, required=True, help="new or empty folder to write the PNG files to")
+    parser.add_argument("--count", type=int, default=count)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--style", choices=sorted(STYLES), default="public",
-                        help="public: one typeface, as the public set (default); varied: three, harder")
+    parser.add_argument("--style", choices=sorted(styles), default="public", help=style_help)
     args = parser.parse_args()
-    paths = save_noisy_lookalikes(args.out, args.count, seed=args.seed, style=args.style)
+    paths = save(args.out, args.count, seed=args.seed, style=args.style)
     print(f"wrote {len(paths)} captchas to {args.out}")
+
+
+def main() -> None:
+    run_writer(__doc__.splitlines()[0], save_noisy_lookalikes, STYLES, 1040,
+               "public: one typeface, as the public set (default); varied: three, harder")
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ Writes each look-alike set to a folder (kept between runs under ``--work``),
 runs ``captcha-lab benchmark`` on it (``helpers.benchmark.run_benchmark``,
 70 % train / 10 % validation / 20 % test) once per seed, and prints one
 markdown table: whole-captcha and character accuracy, training seconds and
-warm solving speed per set, model and seed.
+warm solving speed per set, model and seed. Every letter model is scored
+twice, with plain cuts and with recognition-guided cuts (``<model>+guided``:
+the same trained model).
 
 Sets (``SETS``):
 
@@ -93,7 +95,7 @@ def measure(name: str, models: list[str], seed: int, count: int | None, work: Pa
     if not folder.is_dir():
         writer(folder, count, seed)
     start = time.perf_counter()
-    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2)
+    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2, guided=True)
     rows = []
     for model, scores in results["models"].items():
         rows.append({"set": name, "captchas": count, "model": model, "seed": seed,

@@ -18,7 +18,6 @@ Run from the project root to write a set and look at it:
 
 from __future__ import annotations
 
-import argparse
 import colorsys
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +26,9 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 try:  # run as a script, or imported with benchmarks/ on sys.path (as ctc_experiments.py does)
-    from lookalikes import _font, write_pngs
+    from lookalikes import _font, run_writer, write_new_folder
 except ImportError:  # imported from the project root as benchmarks.wide_lookalikes
-    from benchmarks.lookalikes import _font, write_pngs
+    from benchmarks.lookalikes import _font, run_writer, write_new_folder
 
 LOOKALIKE_ALPHABET: str = "23456789abcdefghjkmnpqrstuvwxyz"
 """31 symbols: the digits 2-9 and the lower-case letters without look-alikes (no i, l, o)."""
@@ -184,22 +183,12 @@ def save_wide_lookalikes(folder: str | Path, count: int = 2000, *, seed: int, st
     Raises:
         ValueError: if ``folder`` exists and is not an empty folder (nothing is overwritten or mixed in).
     """
-    folder = Path(folder)
-    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
-        raise ValueError(f"{folder} exists and is not an empty folder; choose a new or empty one")
-    return write_pngs(folder, *wide_lookalikes(count, seed=seed, style=style))
+    return write_new_folder(folder, *wide_lookalikes(count, seed=seed, style=style))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, required=True, help="new or empty folder to write the PNG files to")
-    parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--style", choices=sorted(STYLES), default="public",
-                        help="public: one sans typeface, as the real sets (default); varied: three, harder")
-    args = parser.parse_args()
-    paths = save_wide_lookalikes(args.out, args.count, seed=args.seed, style=args.style)
-    print(f"wrote {len(paths)} captchas to {args.out}")
+    run_writer(__doc__.splitlines()[0], save_wide_lookalikes, STYLES, 2000,
+               "public: one sans typeface, as the real sets (default); varied: three, harder")
 
 
 if __name__ == "__main__":

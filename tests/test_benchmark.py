@@ -121,3 +121,11 @@ def test_ctc_alone_needs_no_segmentation(tmp_path: Path, monkeypatch: pytest.Mon
     result = run_benchmark(tmp_path, ["ctc"], seed=0)
     assert result["dataset"]["captchas"] == 30
     assert result["models"]["ctc"]["segmentation_failure_rate"] == 0.0
+
+
+def test_benchmark_guided_scores_each_letter_model_twice_with_the_same_training(png_folder: Path) -> None:
+    result = run_benchmark(png_folder, ["rf"], seed=0, guided=True)
+    plain, guided = result["models"]["rf"], result["models"]["rf+guided"]
+    assert set(guided) == EXPECTED_MODEL_KEYS and guided["train_seconds"] == plain["train_seconds"]
+    # easy captchas, letters apart: guided cutting has nothing to move, and the score stays
+    assert guided["captcha_accuracy"] == plain["captcha_accuracy"]
