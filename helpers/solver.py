@@ -3,6 +3,11 @@
 A captcha that cannot be cut into the expected number of letters is not
 guessed at: its :class:`Solution` is marked failed, with the reason, and it
 counts as wrong in every accuracy the course reports.
+
+Where segmentation had to split touching letters from the ink alone, the
+letter model may choose the cuts instead (``guided=True``): candidate cut
+positions around each unsure cut are read, and the placement read most
+confidently wins (:func:`candidate_pieces`, :func:`best_cut`).
 """
 
 from __future__ import annotations
@@ -112,7 +117,7 @@ def best_cut(candidates: CutCandidates, scores: np.ndarray) -> np.ndarray:
     i's left boundary must be the choice letter i - 1 ended with.
     """
     k = len(candidates.choices) + 1
-    # best[c]: the best total of letters 0..i whose right boundary is choice c; how[c]: the candidate used
+    # best[c]: the best total of the letters so far whose last right boundary is choice c; paths[c]: their candidates
     best, paths = np.zeros(1), [[]]
     for i in range(k):
         n_right = candidates.choices[i] if i < k - 1 else 1

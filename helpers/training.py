@@ -103,14 +103,14 @@ def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, se
 # --------------------------------------------------------------------------- whole readers
 
 # The CTC reader as captcha-lab trains it: every captcha cut down to its text, resized to
-# CTC_HEIGHT pixels with its aspect ratio kept, 8 px per time step; the learning rate warms up to
-# CTC_LEARNING_RATE, then falls along a cosine. Small sets get more epochs (at most
-# CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
+# CTC_HEIGHT pixels with its aspect ratio kept, 4 px per time step (room for doubled letters);
+# the learning rate warms up to CTC_LEARNING_RATE, then falls along a cosine. Small sets get more
+# epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
 CTC_HEIGHT = 48
-CTC_STEP_WIDTH = 8
+CTC_STEP_WIDTH = 4
 CTC_LEARNING_RATE = 2e-3
 CTC_SCHEDULE = "warmup-cosine"
-CTC_SAMPLE_BUDGET = 24_000
+CTC_SAMPLE_BUDGET = 48_000
 CTC_MOST_EPOCHS = 120
 LETTER_SIZE = 60
 
