@@ -12,7 +12,7 @@ The path a captcha takes, one function per step so the notebook can picture each
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -41,7 +41,7 @@ class Segmentation:
     letters: np.ndarray
     ok: bool
     reason: str = ""
-    ink: np.ndarray | None = None
+    ink: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def as_gray_uint8(image: np.ndarray) -> np.ndarray:
