@@ -111,6 +111,67 @@ def bar_chart(values: Mapping[str, float], *, title: str, ylabel: str, figsize=(
     return fig
 
 
+def show_cut_candidates(image: np.ndarray, plain: np.ndarray, chosen: np.ndarray, candidates: Any,
+                        letters: np.ndarray, proba: np.ndarray, classes: Sequence[str],
+                        boundary: int | None = None) -> Figure:
+    """Recognition-guided cutting at one unsure boundary, as pictures and scores.
+
+    Top: the captcha with the plain cut's boxes (red, ``plain`` (k, 4)) and
+    the boxes guided cutting chose (green, ``chosen`` (k, 4)). Below, one
+    column per candidate position of the boundary (``boundary``: its index,
+    default the first unsure one): the letter left of it and the letter right
+    of it as the model sees them, each with its most likely character and
+    probability, and both probabilities multiplied (the placement with the
+    highest product wins when no other boundary moves). ``candidates``: a
+    :class:`helpers.solver.CutCandidates`; ``letters`` (n, S, S) uint8 and
+    ``proba`` (n, n_classes) belong to its n boxes; ``classes`` names the columns of ``proba``.
+    Other unsure boundaries stay at their middle choice.
+    """
+    choices = np.asarray(candidates.choices)
+    if boundary is None:
+        boundary = int(np.flatnonzero(choices > 1)[0])
+    b = boundary
+    before = int(choices[b - 1]) // 2 if b > 0 else 0
+    after = int(choices[b + 1]) // 2 if b + 1 < len(choices) else 0
+
+    def index(piece: int, left: int, right: int) -> int | None:
+        hits = np.flatnonzero((candidates.piece == piece) & (candidates.left == left) & (candidates.right == right))
+        return int(hits[0]) if hits.size else None
+
+    columns = int(choices[b])
+    fig = plt.figure(figsize=(max(4.0, 1.15 * columns), 3.9))
+    grid = fig.add_gridspec(3, columns, height_ratios=[1.5, 1, 1])
+    top = fig.add_subplot(grid[0, :])
+    top.imshow(image, cmap="gray", vmin=0, vmax=255)
+    draw_boxes(top, plain)
+    draw_boxes(top, chosen, color="tab:green")
+    top.set_title("plain cut (red) and guided cut (green)", fontsize=9)
+    top.set_axis_off()
+    picked = {tuple(int(v) for v in box) for box in chosen}
+    for j in range(columns):
+        together, pair = 1.0, (index(b, before, j), index(b + 1, j, after))
+        for row, k in zip((1, 2), pair):
+            ax = fig.add_subplot(grid[row, j])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if k is None:  # a candidate too narrow to be a letter
+                together = 0.0
+                continue
+            best = int(np.argmax(proba[k]))
+            together *= float(proba[k, best])
+            ax.imshow(letters[k], cmap="gray", vmin=0, vmax=255)
+            ax.set_title(f"{classes[best]} {proba[k, best]:.2f}", fontsize=8)
+            kept = tuple(int(v) for v in candidates.boxes[k]) in picked
+            for spine in ax.spines.values():
+                spine.set_visible(True)
+                spine.set_edgecolor("tab:green" if kept else "0.8")
+                spine.set_linewidth(2 if kept else 1)
+        column = f"x={int(candidates.boxes[pair[1]][0])}" if pair[1] is not None else ""
+        ax.set_xlabel(f"{column}\nboth {together:.2f}", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 # The knob settings the static explorer shows, one row each: (title, segment() options).
 EXPLORER_SETTINGS: tuple[tuple[str, dict], ...] = (
     ("Otsu, no clean-up", {"method": "otsu", "open_size": 1}),

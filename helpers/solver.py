@@ -110,6 +110,14 @@ def candidate_pieces(cut: Segmentation, offsets: Sequence[int] = (-4, -2, 0, 2, 
                          np.array(rights), np.array([len(c) for c in choices]))
 
 
+def candidate_letters(image: np.ndarray, cut: Segmentation, candidates: CutCandidates, size: int = 60) -> np.ndarray:
+    """The letter images (n, size, size) uint8 of every candidate box, cropped as segmentation crops letters.
+
+    ``image``: the (H, W) or (H, W, 3) uint8 captcha that ``cut`` was made from.
+    """
+    return crop_letters(as_gray_uint8(image), candidates.boxes, size, masks=ink_masks(cut.ink, candidates.boxes))
+
+
 def best_cut(candidates: CutCandidates, scores: np.ndarray) -> np.ndarray:
     """Indices (k,) of the candidates, one per letter, whose summed ``scores`` (n,) is highest.
 
@@ -183,8 +191,7 @@ def _guided(images: Sequence[np.ndarray], cuts: list[Segmentation], which: Seque
     found = [(k, c) for k, c in found if c is not None and len(c.boxes)]
     if not found:
         return {}
-    crops = [crop_letters(as_gray_uint8(images[k]), c.boxes, classifier.letter_size, masks=ink_masks(cuts[k].ink, c.boxes))
-             for k, c in found]
+    crops = [candidate_letters(images[k], cuts[k], c, classifier.letter_size) for k, c in found]
     proba = classifier.predict_proba(np.concatenate(crops), batch_size=batch_size)
     scores = np.log(proba.max(axis=1) + 1e-9)
     out, start = {}, 0

@@ -41,3 +41,24 @@ def test_interactive_explorer_has_a_slider_per_knob_and_redraws() -> None:
     assert captcha.max == len(images) - 1
     captcha.value = 2  # moving a slider redraws without error
     plt.close("all")
+
+
+def test_cut_candidates_figure_shows_each_place_of_the_unsure_cut_with_its_readings() -> None:
+    from helpers.plots import show_cut_candidates
+    from helpers.solver import candidate_letters, candidate_pieces, cut_captcha
+
+    image = np.full((60, 120), 245, np.uint8)
+    image[26:50, 20:40] = 20  # a short block touching a tall one: one region, split in two
+    image[10:50, 40:64] = 20
+    cut = cut_captcha(image, 2, size=32)
+    candidates = candidate_pieces(cut, offsets=(-4, 0, 4))
+    letters = candidate_letters(image, cut, candidates, 32)
+    assert letters.shape == (len(candidates.boxes), 32, 32) and letters.dtype == np.uint8
+    proba = np.tile([[0.7, 0.2, 0.1]], (len(letters), 1))
+    chosen = candidates.boxes[[0, len(candidates.boxes) - 1]]
+    fig = show_cut_candidates(image, cut.boxes, chosen, candidates, letters, proba, ("a", "b", "c"))
+    # the captcha on top, then the left and the right letter for each of the three cut places
+    assert len(fig.axes) == 1 + 2 * 3
+    assert [ax.get_title() for ax in fig.axes[1:]] == ["a 0.70"] * 6
+    assert all("both 0.49" in ax.get_xlabel() for ax in fig.axes[2::2])
+    plt.close(fig)
