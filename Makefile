@@ -32,11 +32,20 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
+# Two pytest runs side by side: the notebooks in order (each chapter reads what the one before it
+# saved; their training leaves the second core mostly idle) and the unit tests, which work in their
+# own temporary folders; the unit tests' report is printed when both are done.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
 test: $(STAMP)
-	@$(BIN)/python -m pytest; status=$$?; \
-	  if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
-	  exit $$status
+	@log=$$(mktemp); \
+	  $(BIN)/python -m pytest tests > $$log 2>&1 & unit=$$!; \
+	  $(BIN)/python -m pytest notebooks; notebooks=$$?; \
+	  wait $$unit; units=$$?; \
+	  echo "---- unit tests ----"; cat $$log; rm -f $$log; \
+	  for status in $$units $$notebooks; do \
+	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
+	  done; \
+	  if [ $$units -ne 0 ]; then exit $$units; fi; exit $$notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
