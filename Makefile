@@ -34,11 +34,12 @@ run: $(STAMP)
 
 # Two pytest runs side by side: the notebooks in order (each chapter reads what the one before it
 # saved; their training leaves the second core mostly idle) and the unit tests, which work in their
-# own temporary folders; the unit tests' report is printed when both are done.
+# own temporary folders, at a lower priority so that they use what the notebooks leave idle; the
+# unit tests' report is printed when both are done.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
 test: $(STAMP)
 	@log=$$(mktemp); \
-	  $(BIN)/python -m pytest tests > $$log 2>&1 & unit=$$!; \
+	  nice -n 10 $(BIN)/python -m pytest tests > $$log 2>&1 & unit=$$!; \
 	  $(BIN)/python -m pytest notebooks; notebooks=$$?; \
 	  wait $$unit; units=$$?; \
 	  echo "---- unit tests ----"; cat $$log; rm -f $$log; \
