@@ -8,12 +8,15 @@ consistent figures.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
+
+if TYPE_CHECKING:
+    from helpers.solver import CutCandidates
 
 
 def use_course_style(dpi: int = 72) -> None:
@@ -111,7 +114,7 @@ def bar_chart(values: Mapping[str, float], *, title: str, ylabel: str, figsize=(
     return fig
 
 
-def show_cut_candidates(image: np.ndarray, plain: np.ndarray, chosen: np.ndarray, candidates: Any,
+def show_cut_candidates(image: np.ndarray, plain: np.ndarray, chosen: np.ndarray, candidates: "CutCandidates",
                         letters: np.ndarray, proba: np.ndarray, classes: Sequence[str],
                         boundary: int | None = None) -> Figure:
     """Recognition-guided cutting at one unsure boundary, as pictures and scores.
@@ -122,8 +125,8 @@ def show_cut_candidates(image: np.ndarray, plain: np.ndarray, chosen: np.ndarray
     default the first unsure one): the letter left of it and the letter right
     of it as the model sees them, each with its most likely character and
     probability, and both probabilities multiplied (the placement with the
-    highest product wins when no other boundary moves). ``candidates``: a
-    :class:`helpers.solver.CutCandidates`; ``letters`` (n, S, S) uint8 and
+    highest product wins when no other boundary moves). ``candidates``: from
+    :func:`helpers.solver.candidate_pieces`; ``letters`` (n, S, S) uint8 and
     ``proba`` (n, n_classes) belong to its n boxes; ``classes`` names the columns of ``proba``.
     Other unsure boundaries stay at their middle choice.
     """
