@@ -147,7 +147,7 @@ class LetterClassifier:
     letter_size: int = 60
 
     def predict_proba(self, letters: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8, in one batched call."""
+        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8, ``batch_size`` letters per model call."""
         letters = np.asarray(letters)
         if len(letters) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
@@ -156,8 +156,12 @@ class LetterClassifier:
                              f"got {letters.shape[1]}x{letters.shape[2]}")
         if self.kind == "forest":
             return self.model.predict_proba(as_features(letters)).astype(np.float32)
-        return np.asarray(self.model.predict(as_tensor(letters), batch_size=batch_size, verbose=0),
-                          dtype=np.float32)
+        # One compiled call per chunk: Keras' predict() builds a new input pipeline every time it is
+        # called, which costs more than the network itself on a few thousand small letters.
+        # Converted chunk by chunk too: tens of thousands of candidate letters (guided cutting) as
+        # float32 would fill hundreds of megabytes at once.
+        return np.concatenate([np.asarray(self.model.predict_on_batch(as_tensor(letters[start:start + batch_size])),
+                                          dtype=np.float32) for start in range(0, len(letters), batch_size)])
 
     def predict(self, letters: np.ndarray) -> np.ndarray:
         """Predicted characters (N,) str for letters (N, S, S) uint8."""

@@ -76,7 +76,7 @@ class Reader:
         return [int(n) for n in self.info.get("lengths", [])]
 
     def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
-             batch_size: int = 256, guided: bool = False) -> list[Solution]:
+             batch_size: int = 512, guided: bool = False) -> list[Solution]:
         """Read a batch of captchas ((H, W) or (H, W, 3) uint8 arrays, any sizes).
 
         ``length``: characters per captcha, for letter models; by default the
