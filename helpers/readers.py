@@ -103,7 +103,7 @@ class Reader:
             except ValueError as exc:
                 solutions[k] = Solution("", np.zeros(0, np.float32), np.zeros((0, 4), np.int32), False,
                                         f"not an image: {exc}")
-        probs = ctc.predict_probabilities(self.model, [images[k] for k in readable], batch_size=min(batch_size, 128))
+        probs = ctc.predict_probabilities(self.model, [images[k] for k in readable], batch_size=batch_size)
         for k, (text, confidence) in zip(readable, ctc.greedy_readings(probs, codec)):
             ok = bool(text)
             solutions[k] = Solution(text, confidence, np.zeros((0, 4), np.int32), ok,
