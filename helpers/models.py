@@ -147,7 +147,10 @@ class LetterClassifier:
     letter_size: int = 60
 
     def predict_proba(self, letters: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8, ``batch_size`` letters per model call."""
+        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8.
+
+        The network reads ``batch_size`` letters per call.
+        """
         letters = np.asarray(letters)
         if len(letters) == 0:
             return np.zeros((0, len(self.classes)), np.float32)

@@ -105,6 +105,18 @@ def test_cnn_round_trip_in_safe_mode(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict_proba(images), classifier.predict_proba(images), atol=1e-6)
 
 
+def test_cnn_reads_in_chunks_as_in_one_batch() -> None:
+    keras.backend.clear_session()
+    seed_everything(0)
+    classifier = LetterClassifier("cnn", build_improved_cnn(2, size=12, shrink=1), ("H", "I"), letter_size=12)
+    images, _ = tiny_letters(n=10)
+    whole = classifier.predict_proba(images, batch_size=64)
+    chunked = classifier.predict_proba(images, batch_size=3)  # 3 + 3 + 3 + 1 letters
+    assert whole.shape == chunked.shape == (10, 2) and whole.dtype == np.float32
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    np.testing.assert_allclose(whole.sum(axis=1), 1.0, atol=1e-5)
+
+
 def test_loading_problems_are_explained(tmp_path: Path) -> None:
     with pytest.raises(ModelFileError, match="does not exist"):
         load_classifier(tmp_path / "nothing.skops")
