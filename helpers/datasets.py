@@ -130,11 +130,13 @@ def class_counts(letters: LetterSet) -> dict[str, int]:
 
 
 def balance(letters: LetterSet, *, seed: int, per_class: int | None = None) -> LetterSet:
-    """Resample every class to ``per_class`` letters (default: the largest class).
+    """Bring every class to ``per_class`` letters (default: the size of the largest class).
 
-    Classes below the target are up-sampled with replacement, larger ones
-    down-sampled without. Use it on the training split only: copies of one
-    image on both sides of a split would inflate the test score.
+    A class below the target keeps every one of its letters and is topped up
+    with copies of them drawn at random (with replacement); a class above it
+    keeps a random ``per_class`` of its letters. Use it on the training split
+    only: copies of one image on both sides of a split would inflate the test
+    score. The result is grouped by class, classes in sorted order.
     """
     from sklearn.utils import resample
 
@@ -143,8 +145,11 @@ def balance(letters: LetterSet, *, seed: int, per_class: int | None = None) -> L
     picks = []
     for k, name in enumerate(sorted(counts)):
         members = np.flatnonzero(letters.labels == name)
-        picks.append(resample(members, replace=len(members) < target, n_samples=target,
-                              random_state=seed + k))
+        if len(members) >= target:
+            picks.append(resample(members, replace=False, n_samples=target, random_state=seed + k))
+        else:
+            extra = resample(members, replace=True, n_samples=target - len(members), random_state=seed + k)
+            picks.append(np.concatenate([members, extra]))
     order = np.concatenate(picks) if picks else np.empty(0, np.int64)
     return LetterSet(letters.images[order], letters.labels[order], letters.captcha[order])
 

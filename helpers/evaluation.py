@@ -33,16 +33,47 @@ def exact_match(predicted: Sequence[str], labels: Sequence[str]) -> float:
     return float(np.mean([p == t for p, t in zip(predicted, labels)]))
 
 
-def error_sources(solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
-    """Split captchas into right, wrong because cutting failed, and wrong despite a clean cut.
+SOLVED = "solved"
+WRONG_COUNT = "cut into the wrong number of pieces"
+MISPLACED = "right number of pieces, a cut misplaced"
+MISREAD = "misread on a correct cut"
+UNTOLD = "right number of pieces, misread (misplaced cut or misread letter)"
 
-    Returns shares (summing to 1) under "solved", "segmentation failed" and
-    "misread letters".
+
+def error_sources(solutions: Sequence[Solution], labels: Sequence[str],
+                  truths: Sequence[np.ndarray] | None = None, *, min_iou: float = 0.5) -> dict[str, float]:
+    """Split captchas read by a letter model into right and three kinds of wrong.
+
+    Every wrong captcha is filed under the first of these that applies:
+    ``WRONG_COUNT`` (segmentation found the wrong number of letters, so there
+    is no answer), ``MISPLACED`` (the right number of boxes, but at least one
+    does not overlap its true letter box by ``min_iou``, intersection over
+    union: the model was shown pieces of letters), ``MISREAD`` (every box on
+    its letter, and the model still read one wrong).
+
+    ``truths``: one (k, 4) array of true ``(x, y, w, h)`` letter boxes per
+    captcha, as the generator records them. Without them (a folder of files
+    has only labels) a misplaced cut cannot be told from a misread letter, and
+    the two are reported together under ``UNTOLD``. Returns shares summing to 1.
     """
+    from helpers.segmentation import boxes_match
+
     n = len(labels)
-    failed = sum(not s.ok for s in solutions)
-    solved = sum(s.ok and s.text == label for s, label in zip(solutions, labels))
-    return {"solved": solved / n, "segmentation failed": failed / n, "misread letters": (n - solved - failed) / n}
+    if n == 0 or len(solutions) != n:
+        raise ValueError(f"need one solution per label, got {len(solutions)} for {n}")
+    if truths is not None and len(truths) != n:
+        raise ValueError(f"{len(truths)} sets of true boxes for {n} captchas")
+    solved = [s.ok and s.text == label for s, label in zip(solutions, labels)]
+    wrong_count = [not s.ok for s in solutions]
+    rest = [not (a or b) for a, b in zip(solved, wrong_count)]
+    shares = {SOLVED: sum(solved) / n, WRONG_COUNT: sum(wrong_count) / n}
+    if truths is None:
+        shares[UNTOLD] = sum(rest) / n
+        return shares
+    misplaced = sum(r and not boxes_match(s.boxes, t, min_iou) for r, s, t in zip(rest, solutions, truths))
+    shares[MISPLACED] = misplaced / n
+    shares[MISREAD] = (sum(rest) - misplaced) / n
+    return shares
 
 
 def confused_pairs(solutions: Sequence[Solution], labels: Sequence[str], top: int = 10) -> list[tuple[str, str, int]]:
@@ -67,23 +98,20 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
     """Shares (summing to 1) of captchas read right and of each kind of error a labelled folder can tell.
 
-    Letter models: "cut into the wrong number of pieces" (segmentation failed)
-    or "cut into the right number, misread" (a misplaced cut or a misread
-    letter: without the true letter boxes, which a folder of files does not
-    have, the two cannot be told apart). The CTC reader: "read too few or too
-    many characters" or "right number of characters, some wrong".
+    Letter models: :func:`error_sources` without true boxes (a folder of
+    files has none), so a misplaced cut and a misread letter are counted
+    together. The CTC reader: "read too few or too many characters" or "right
+    number of characters, some wrong".
     """
     n = len(labels)
     if n == 0:
         raise ValueError("no captchas to score")
+    if kind != "ctc":
+        return error_sources(solutions, labels)
     solved = sum(s.ok and s.text == t for s, t in zip(solutions, labels))
-    if kind == "ctc":
-        wrong_count = sum(len(s.text) != len(t) for s, t in zip(solutions, labels))
-        return {"solved": solved / n, "read too few or too many characters": wrong_count / n,
-                "right number of characters, some wrong": (n - solved - wrong_count) / n}
-    failed = sum(not s.ok for s in solutions)
-    return {"solved": solved / n, "cut into the wrong number of pieces": failed / n,
-            "cut into the right number, misread (misplaced cut or letter)": (n - solved - failed) / n}
+    wrong_count = sum(len(s.text) != len(t) for s, t in zip(solutions, labels))
+    return {SOLVED: solved / n, "read too few or too many characters": wrong_count / n,
+            "right number of characters, some wrong": (n - solved - wrong_count) / n}
 
 
 def evaluate_reader(reader, images: Sequence[np.ndarray], labels: Sequence[str], *, length: int | None = None,

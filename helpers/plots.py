@@ -186,28 +186,45 @@ EXPLORER_SETTINGS: tuple[tuple[str, dict], ...] = (
 )
 
 
-def _draw_cut(ax: plt.Axes, image: np.ndarray, label: str, **knobs) -> None:
-    """Show ``image`` with the boxes ``segmentation.segment(image, len(label), **knobs)`` finds."""
-    from helpers.segmentation import segment
+def _draw_cut(ax: plt.Axes, image: np.ndarray, label: str, truth: np.ndarray | None = None, **knobs) -> None:
+    """Show ``image`` with the boxes ``segmentation.segment(image, len(label), **knobs)`` finds.
+
+    With ``truth``, the (k, 4) true letter boxes, the boxes are green when each
+    lies on its letter (:func:`helpers.segmentation.boxes_match`), orange when
+    their number is right but one is misplaced; red when the cut failed.
+    """
+    from helpers.segmentation import boxes_match, segment
 
     cut = segment(image, len(label), **knobs)
+    if not cut.ok:
+        color, title = "tab:red", cut.reason
+    elif truth is None:
+        color, title = "tab:green", "ok"
+    elif boxes_match(cut.boxes, truth):
+        color, title = "tab:green", "on the letters"
+    else:
+        color, title = "tab:orange", "right count, misplaced"
     ax.imshow(image, cmap="gray", vmin=0, vmax=255)
-    draw_boxes(ax, cut.boxes, color="tab:green" if cut.ok else "tab:red")
-    ax.set_title("ok" if cut.ok else cut.reason, fontsize=8)
+    draw_boxes(ax, cut.boxes, color=color)
+    ax.set_title(title, fontsize=8)
     ax.set_axis_off()
 
 
-def segmentation_explorer(images: Sequence[np.ndarray], labels: Sequence[str], *, widgets: bool = True) -> Any:
-    """Move the segmentation knobs and watch the boxes change.
+def segmentation_explorer(images: Sequence[np.ndarray], labels: Sequence[str],
+                          truths: Sequence[np.ndarray] | None = None, *, widgets: bool = True) -> Any:
+    """Move the segmentation knobs and watch the boxes change; shows the result and returns it.
 
     ``images``: captchas, each (H, W) gray or (H, W, 3) RGB uint8; ``labels``
-    their texts (the label length is the expected letter count). With
-    ``widgets`` and ipywidgets installed, returns an interactive widget:
-    sliders for the captcha, threshold method, fixed threshold, opening size
-    and smallest region, redrawing the boxes (green when the cut found the
-    right count, red otherwise). Otherwise (no widgets, e.g. a headless run)
-    it returns a static Figure: the first captchas under each of
-    :data:`EXPLORER_SETTINGS`, one row per setting.
+    their texts (the label length is the expected letter count); ``truths``,
+    if known, one (k, 4) array of true letter boxes per captcha, which colour
+    the cut (see :func:`_draw_cut`; without them green only means the count is
+    right). With ``widgets`` and ipywidgets installed, it displays and returns
+    an interactive widget: sliders for the captcha, threshold method, fixed
+    threshold, opening size and smallest region, redrawing the boxes.
+    Otherwise (no widgets, e.g. a headless run) it shows and returns a static
+    Figure: the first captchas under each of :data:`EXPLORER_SETTINGS`, one
+    row per setting. Assign the result (``explorer = ...``) so a notebook does
+    not show it a second time.
     """
     if widgets:
         try:
@@ -220,19 +237,21 @@ def segmentation_explorer(images: Sequence[np.ndarray], labels: Sequence[str], *
                                  figsize=(2.4 * shown, 1.25 * len(EXPLORER_SETTINGS)))
         for row, (name, knobs) in enumerate(EXPLORER_SETTINGS):
             for col in range(shown):
-                _draw_cut(axes[row, col], images[col], labels[col], **knobs)
+                _draw_cut(axes[row, col], images[col], labels[col], None if truths is None else truths[col],
+                          **knobs)
             axes[row, 0].text(-0.05, 0.5, name, transform=axes[row, 0].transAxes, ha="right", va="center",
                               fontsize=8)
         fig.tight_layout()
+        plt.show()
         return fig
 
     def redraw(captcha: int, method: str, threshold: int, open_size: int, min_area: int) -> None:
         fig, ax = plt.subplots(figsize=(4.8, 2.0))
-        _draw_cut(ax, images[captcha], labels[captcha], method=method, threshold=threshold,
-                  open_size=open_size, min_area=min_area)
+        _draw_cut(ax, images[captcha], labels[captcha], None if truths is None else truths[captcha],
+                  method=method, threshold=threshold, open_size=open_size, min_area=min_area)
         plt.show()
 
-    return ipywidgets.interactive(
+    widget = ipywidgets.interactive(
         redraw,
         captcha=ipywidgets.IntSlider(0, 0, len(images) - 1, description="captcha"),
         method=ipywidgets.Dropdown(options=["otsu", "adaptive", "fixed"], description="threshold"),
@@ -240,3 +259,8 @@ def segmentation_explorer(images: Sequence[np.ndarray], labels: Sequence[str], *
         open_size=ipywidgets.IntSlider(2, 1, 6, description="opening px"),
         min_area=ipywidgets.IntSlider(10, 1, 200, description="min area"),
     )
+    from IPython.display import display
+
+    display(widget)
+    return widget
+

@@ -73,6 +73,13 @@ def test_balance_evens_out_classes_reproducibly() -> None:
     assert class_counts(balance(letters, seed=0, per_class=2)) == {"A": 2, "B": 2, "C": 2}
 
 
+def test_balance_keeps_every_letter_of_a_small_class() -> None:
+    letters = _letters("AAAAAABBC")
+    balanced = balance(letters, seed=3)
+    # B and C are topped up with copies: none of their letters is left out on the way
+    assert set(balanced.images[:, 0, 0].tolist()) == set(range(len(letters)))
+
+
 def test_letters_round_trip(tmp_path: Path) -> None:
     sets = {"train": _letters("ABC"), "test": _letters("DE")}
     save_letters(sets, tmp_path / "letters.npz")

@@ -5,13 +5,21 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.evaluation import confused_pairs, error_sources, exact_match, letter_accuracy
+from helpers.evaluation import (
+    MISPLACED, MISREAD, SOLVED, UNTOLD, WRONG_COUNT, confused_pairs, error_sources, exact_match, letter_accuracy,
+    reader_error_sources,
+)
 from helpers.solver import Solution
 
 
-def solution(text: str, ok: bool = True) -> Solution:
-    return Solution(text, np.ones(len(text), np.float32), np.zeros((len(text), 4), np.int32), ok,
-                    "" if ok else "found 3 regions, expected 4")
+def solution(text: str, ok: bool = True, boxes: np.ndarray | None = None) -> Solution:
+    boxes = np.zeros((len(text), 4), np.int32) if boxes is None else boxes
+    return Solution(text, np.ones(len(text), np.float32), boxes, ok, "" if ok else "found 3 regions, expected 4")
+
+
+# Four letters, 10 pixels wide, side by side; the same boxes with the middle cut moved 6 pixels right.
+TRUE_BOXES = np.array([[0, 0, 10, 20], [10, 0, 10, 20], [20, 0, 10, 20], [30, 0, 10, 20]], np.int32)
+MISPLACED_BOXES = np.array([[0, 0, 10, 20], [10, 0, 16, 20], [26, 0, 4, 20], [30, 0, 10, 20]], np.int32)
 
 
 def test_letter_accuracy_counts_missing_characters_as_wrong() -> None:
@@ -28,10 +36,26 @@ def test_exact_match() -> None:
         exact_match([], [])
 
 
-def test_error_sources_add_up() -> None:
+def test_error_sources_without_true_boxes_cannot_tell_misplaced_from_misread() -> None:
     sols = [solution("ABCD"), solution("", ok=False), solution("ABXD"), solution("WXYZ")]
     sources = error_sources(sols, ["ABCD", "EFGH", "ABCD", "WXYZ"])
-    assert sources == {"solved": 0.5, "segmentation failed": 0.25, "misread letters": 0.25}
+    assert sources == {SOLVED: 0.5, WRONG_COUNT: 0.25, UNTOLD: 0.25}
+    assert reader_error_sources("cnn", sols, ["ABCD", "EFGH", "ABCD", "WXYZ"]) == sources
+
+
+def test_error_sources_counts_a_misplaced_cut_as_a_cut_error() -> None:
+    labels = ["ABCD", "ABCD", "ABCD", "ABCD"]
+    sols = [solution("ABCD", boxes=TRUE_BOXES), solution("", ok=False),
+            solution("ABXD", boxes=MISPLACED_BOXES), solution("ABXD", boxes=TRUE_BOXES)]
+    sources = error_sources(sols, labels, [TRUE_BOXES] * 4)
+    assert sources == {SOLVED: 0.25, WRONG_COUNT: 0.25, MISPLACED: 0.25, MISREAD: 0.25}
+    assert sum(sources.values()) == pytest.approx(1.0)
+    # A misplaced cut that still reads right is solved: the user only sees the answer.
+    assert error_sources([solution("ABCD", boxes=MISPLACED_BOXES)], ["ABCD"], [TRUE_BOXES])[SOLVED] == 1.0
+    # A looser overlap rule accepts the shifted cut (its worst box overlaps its letter by 0.4).
+    assert error_sources(sols[2:3], labels[2:3], [TRUE_BOXES], min_iou=0.3)[MISREAD] == 1.0
+    with pytest.raises(ValueError, match="true boxes"):
+        error_sources(sols, labels, [TRUE_BOXES])
 
 
 def test_confused_pairs_ranked() -> None:

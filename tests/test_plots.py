@@ -18,6 +18,10 @@ def _captchas(count: int = 3) -> tuple[list[np.ndarray], list[str]]:
     return [c.image for c in made], [c.label for c in made]
 
 
+def _edge_colours(ax) -> set[tuple[float, ...]]:
+    return {tuple(np.round(patch.get_edgecolor(), 3)) for patch in ax.patches}
+
+
 def test_static_explorer_shows_every_setting_for_each_captcha() -> None:
     images, labels = _captchas()
     fig = segmentation_explorer(images, labels, widgets=False)
@@ -26,6 +30,20 @@ def test_static_explorer_shows_every_setting_for_each_captcha() -> None:
     # every panel is titled with the outcome of its cut: "ok" or the reason it failed
     titles = [ax.get_title() for ax in fig.axes]
     assert all(t == "ok" or "expected" in t or "found" in t or "no " in t for t in titles), titles
+    plt.close(fig)
+
+
+def test_static_explorer_judges_cuts_against_the_true_boxes() -> None:
+    made = generate_captchas(2, "easy", seed=4)
+    images, labels, truths = [c.image for c in made], [c.label for c in made], [c.boxes for c in made]
+    # The first captcha gets its own true boxes; the second the first one's, moved 9 px: right count, misplaced.
+    fig = segmentation_explorer(images, labels, [truths[0], truths[0] + np.array([9, 0, 0, 0])], widgets=False)
+    default = EXPLORER_SETTINGS.index(next(s for s in EXPLORER_SETTINGS if "default" in s[0]))
+    on_letters, misplaced = fig.axes[2 * default], fig.axes[2 * default + 1]
+    assert on_letters.get_title() == "on the letters"
+    assert _edge_colours(on_letters) == {tuple(np.round(matplotlib.colors.to_rgba("tab:green"), 3))}
+    assert misplaced.get_title() == "right count, misplaced"
+    assert _edge_colours(misplaced) == {tuple(np.round(matplotlib.colors.to_rgba("tab:orange"), 3))}
     plt.close(fig)
 
 
