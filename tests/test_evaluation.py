@@ -7,7 +7,7 @@ import pytest
 
 from helpers.evaluation import (
     MISPLACED, MISREAD, SOLVED, UNTOLD, WRONG_COUNT, confused_pairs, error_sources, exact_match, letter_accuracy,
-    reader_error_sources,
+    percent_with_interval, reader_error_sources, reading_speed, wilson_interval,
 )
 from helpers.solver import Solution
 
@@ -63,3 +63,23 @@ def test_confused_pairs_ranked() -> None:
     pairs = confused_pairs(sols, ["BBCD", "BBCS", "ABCS", "ZZZZ"])
     assert pairs[0] in {("B", "8", 2), ("S", "5", 2)}
     assert sorted(pairs) == [("B", "8", 2), ("S", "5", 2)]
+
+
+def test_percent_with_interval_brackets_the_share() -> None:
+    assert percent_with_interval(362, 400) == "90.50 (87.2–93.0)"
+    low, high = wilson_interval(0, 50)
+    assert low == 0.0 and 0.05 < high < 0.1
+    assert percent_with_interval(50, 50).startswith("100.00 (92.")
+
+
+def test_reading_speed_times_a_first_call_apart_then_repeated_batches() -> None:
+    calls: list[int] = []
+
+    def read(batch):
+        calls.append(len(batch))
+        return [f"read {len(batch)}"] * len(batch)
+
+    first, per_second, results = reading_speed(read, [np.zeros((4, 4))] * 10, repeats=3)
+    assert calls == [1, 10, 10, 10]
+    assert results == ["read 10"] * 10
+    assert first >= 0 and per_second > 0
