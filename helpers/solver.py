@@ -149,8 +149,8 @@ def solve(images: Sequence[np.ndarray], classifier: LetterClassifier, length: in
 
     ``length``: letters per captcha, if known (it lets segmentation split touching
     letters and reject wrong counts), or the few counts it may be
-    (:func:`cut_captcha`). All letters of the batch go through the
-    model in one call. With ``guided``, a cut that had to split a region of
+    (:func:`cut_captcha`). The letters of all captchas of the batch go
+    through the model together, ``batch_size`` letters per call. With ``guided``, a cut that had to split a region of
     ink, and whose letters the model does not all read with at least
     ``sure_confidence``, is tried again with its unsure cuts moved by
     ``offsets`` pixels, and the placement whose letters the model reads most
