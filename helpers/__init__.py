@@ -3,6 +3,8 @@
 Each module holds one concept of the course, named for what it holds:
 ``captchas`` (make and load captcha sets), ``segmentation`` (cut letters),
 ``datasets`` (splits and letter arrays), ``models`` (Keras builders),
+``ctc`` (the whole-captcha reader), ``variety`` (an endless stream of captchas
+in many styles) and ``transfer`` (pretraining on it, fine-tuning on few labels),
 ``plots`` (figures for the notebooks) and ``cli`` (the ``captcha-lab`` command).
 """
 

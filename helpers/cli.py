@@ -121,7 +121,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from helpers.captchas import load_captchas
     from helpers.datasets import split_by_captcha
     from helpers.models import ModelFileError
-    from helpers.readers import check_output, reader_summary, save_reader
+    from helpers.readers import check_output, load_reader, reader_summary, save_reader
     from helpers.training import several_lengths_note, train_reader
 
     try:
@@ -132,6 +132,14 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--validation-fraction must be between 0.02 and 0.5, got {args.validation_fraction}")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    init = None
+    if args.init is not None:
+        if args.model != "ctc":
+            raise UsageError(f"--init starts from a pretrained CTC reader, so it needs --model ctc, not {args.model}")
+        try:
+            init = load_reader(Path(args.init), kind="ctc")
+        except ModelFileError as exc:
+            raise UsageError(f"--init {args.init}: {exc}; make a pretrained reader with captcha-lab pretrain") from None
     report = _progress(args)
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
     if len(data) < 10:
@@ -149,7 +157,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
 
     reader = train_reader(args.model, part("train"), part("validation"), seed=args.seed, alphabet=data.alphabet,
-                          epochs=args.epochs, report=report)
+                          epochs=args.epochs, report=report, init=init)
     reader.info["data"] = {"folder": Path(args.data).resolve().name, "captchas": len(data),
                            "train": len(split["train"]), "validation": len(split["validation"]),
                            "skipped": len(data.skipped), "seed": args.seed}
@@ -174,13 +182,66 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="ctc: reads whole captchas of any length; rf, cnn, cnn-original: cut letters, one length")
     p.add_argument("--out", required=True, help="the reader file to write, e.g. my-site.model")
     p.add_argument("--seed", type=int, default=0, help="random seed for the split and the training (default: 0)")
-    p.add_argument("--epochs", type=int, help="most epochs for the networks (default: chosen from the set size)")
+    p.add_argument("--epochs", type=int, help="most epochs for the networks (default: chosen from the set size; "
+                   "with --init, of fine-tuning after the frozen epochs)")
+    p.add_argument("--init", metavar="FILE",
+                   help="with --model ctc: start from this pretrained reader (captcha-lab pretrain) and fine-tune "
+                        "it; its alphabet is mapped onto the folder's")
     p.add_argument("--validation-fraction", type=float, default=0.1,
                    help="share of captchas kept out of training to validate (default: 0.1)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.set_defaults(func=_cmd_train)
+
+
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from helpers.models import ModelFileError
+    from helpers.readers import Reader, check_output, save_reader
+
+    try:
+        out = check_output(Path(args.out), overwrite=args.overwrite)
+    except ModelFileError as exc:
+        raise UsageError(str(exc)) from None
+    if args.minutes is not None and args.minutes <= 0:
+        raise UsageError(f"--minutes must be positive, got {args.minutes}")
+    if args.steps is not None and args.steps < 1:
+        raise UsageError(f"--steps must be at least 1, got {args.steps}")
+    if args.workers < 0:
+        raise UsageError(f"--workers must be 0 or more, got {args.workers}")
+    from helpers.transfer import PRETRAIN_MINUTES, pretrain
+
+    minutes = args.minutes if args.minutes is not None or args.steps is not None else PRETRAIN_MINUTES
+    report = _progress(args)
+    budget = " and ".join(([f"{minutes:g} minutes"] if minutes else []) + ([f"{args.steps} steps"] if args.steps else []))
+    report(f"pretraining the CTC reader on drawn captchas for {budget}, whichever ends first (seed {args.seed})")
+    result = pretrain(seed=args.seed, minutes=minutes, steps=args.steps, workers=args.workers, report=report)
+    info = result.info["pretraining"]
+    save_reader(Reader("ctc", result.model, result.info), out, overwrite=args.overwrite)
+    held_out = info["validation"]
+    print(f"pretrained for {info['steps']} steps ({info['captchas']} drawn captchas) in {info['seconds']:.0f} s; "
+          f"held-out drawn captchas: {100 * held_out['exact']:.2f} % exact, "
+          f"{100 * held_out['characters']:.2f} % of characters")
+    print(f"saved {out}; fine-tune it with captcha-lab train --data DIR --model ctc --init {out}")
+    return 0
+
+
+def _add_pretrain(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pretrain", help="train the CTC reader on an endless stream of drawn captchas",
+                       description="Train the CTC reader on captchas drawn on the fly in many styles (fonts, "
+                       "spacing, noise, colours, blur, JPEG; labels of 4 to 8 digits and letters) for a time "
+                       "or step budget, and save it as a reader file to fine-tune with train --init.")
+    p.add_argument("--out", required=True, help="the reader file to write, e.g. pretrained.model")
+    p.add_argument("--minutes", type=float,
+                   help="time budget in minutes (default: 10, unless --steps is given)")
+    p.add_argument("--steps", type=int, help="step budget (32 captchas a step); with a fixed step budget and no "
+                   "--minutes, the same seed gives the same reader on the same machine")
+    p.add_argument("--seed", type=int, default=0, help="seeds the drawn captchas and the training (default: 0)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes that draw captchas while the reader trains (default: 1; 0 draws in between)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_pretrain)
 
 
 def _read_files(names: Sequence[str]) -> tuple[list[Path], dict[int, str], list[tuple[int, "object"]]]:
@@ -435,6 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_generate(sub)
+    _add_pretrain(sub)
     _add_train(sub)
     _add_solve(sub)
     _add_evaluate(sub)

@@ -69,6 +69,8 @@ __all__ = [
     "suggest_width",
     "time_steps",
     "train_crnn",
+    "training_data",
+    "TrainingData",
 ]
 
 PACKAGE = "learning_captchas"
@@ -588,6 +590,75 @@ def learning_rate_schedule(schedule: str, learning_rate: float, steps: int) -> A
     return learning_rate
 
 
+@dataclass(frozen=True)
+class TrainingData:
+    """What ``fit`` needs: ``tf.data`` pipelines of (images, padded labels) batches and how to step through them.
+
+    ``width``: the model's input width (None: any width). ``steps_per_epoch``:
+    batches in one pass over the training captchas. ``fit_steps``: the value
+    for ``fit(steps_per_epoch=...)`` (None when the pipeline ends by itself).
+    """
+
+    train: Any
+    validation: Any
+    width: int | None
+    steps_per_epoch: int
+    fit_steps: int | None
+
+
+def training_data(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
+                  val_images: Sequence[np.ndarray], val_labels: Sequence[str], *, alphabet: str,
+                  height: int, width: int | None = None, keep_aspect: bool = False, crop_text: bool = False,
+                  step_width: int = POOLED_WIDTH_FACTOR, batch_size: int = 32, seed: int = 0) -> TrainingData:
+    """Check, cut, resize and encode captchas for a CTC model, as :func:`train_crnn` describes its arguments.
+
+    Raises:
+        ValueError: counts that do not match, an empty set, a label with a
+            character outside ``alphabet``, or a captcha too narrow for its label.
+    """
+    if len(train_images) != len(train_labels) or len(val_images) != len(val_labels):
+        raise ValueError(f"got {len(train_images)} training images for {len(train_labels)} labels and "
+                         f"{len(val_images)} validation images for {len(val_labels)} labels")
+    if not len(train_images) or not len(val_images):
+        raise ValueError("both the training and the validation set need at least one captcha")
+    codec = CharCodec(alphabet)
+    if crop_text:
+        train_images, val_images = crop_to_text(train_images), crop_to_text(val_images)
+    max_len = max(len(label) for label in list(train_labels) + list(val_labels))
+    if keep_aspect:
+        width = None
+        for image, label in zip(list(train_images) + list(val_images), list(train_labels) + list(val_labels)):
+            steps_here = time_steps(kept_width(np.shape(image), height, step_width), step_width)
+            if steps_here < 2 * len(label) - 1:
+                raise ValueError(f"a {np.shape(image)[1]}x{np.shape(image)[0]} captcha labelled {label!r} gives only "
+                                 f"{steps_here} time steps at height {height}; {len(label)} characters need "
+                                 f"{2 * len(label) - 1}: use a larger height or step_width=4")
+    else:
+        width = suggest_width(train_images, height) if width is None else int(width)
+        if time_steps(width, step_width) < 2 * max_len - 1:
+            raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
+                             f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
+    y_train, _ = codec.encode(train_labels, max_len)
+    y_val, _ = codec.encode(val_labels, max_len)
+
+    def scaled(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """(height, W) float32 images; with ``keep_aspect``, padded as :func:`predict_probabilities` pads them."""
+        out = []
+        for image in images:
+            x = prepare_images([image], height, width, step_width=step_width)[0, :, :, 0]
+            if keep_aspect:
+                x = np.pad(x, ((0, 0), (0, -x.shape[1] % WIDTH_QUANTUM)), constant_values=1.0)
+            out.append(x)
+        return out
+
+    # Seeded shuffling with tf.data: the order depends on `seed` only.
+    train_ds = _dataset(scaled(train_images), y_train, batch_size, shuffle_seed=seed)
+    val_ds = _dataset(scaled(val_images), y_val, max(batch_size, 64), shuffle_seed=None)
+    repeats = train_ds.cardinality() == -1  # INFINITE_CARDINALITY: batches of similar width, endlessly
+    steps = -(-len(train_images) // batch_size)
+    return TrainingData(train_ds, val_ds, width, steps, steps if repeats else None)
+
+
 def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                val_images: Sequence[np.ndarray], val_labels: Sequence[str], *,
                alphabet: str, epochs: int = 30, seed: int = 0, batch_size: int = 32,
@@ -632,48 +703,13 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     Returns:
         ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per epoch.
     """
-    if len(train_images) != len(train_labels) or len(val_images) != len(val_labels):
-        raise ValueError(f"got {len(train_images)} training images for {len(train_labels)} labels and "
-                         f"{len(val_images)} validation images for {len(val_labels)} labels")
-    if not len(train_images) or not len(val_images):
-        raise ValueError("both the training and the validation set need at least one captcha")
-    codec = CharCodec(alphabet)
-    if crop_text:
-        train_images, val_images = crop_to_text(train_images), crop_to_text(val_images)
-    max_len = max(len(label) for label in list(train_labels) + list(val_labels))
-    step_width = int(model_options.get("step_width", POOLED_WIDTH_FACTOR))
-    if keep_aspect:
-        width = None
-        for image, label in zip(list(train_images) + list(val_images), list(train_labels) + list(val_labels)):
-            steps_here = time_steps(kept_width(np.shape(image), height, step_width), step_width)
-            if steps_here < 2 * len(label) - 1:
-                raise ValueError(f"a {np.shape(image)[1]}x{np.shape(image)[0]} captcha labelled {label!r} gives only "
-                                 f"{steps_here} time steps at height {height}; {len(label)} characters need "
-                                 f"{2 * len(label) - 1}: use a larger height or step_width=4")
-    else:
-        width = suggest_width(train_images, height) if width is None else int(width)
-        if time_steps(width, step_width) < 2 * max_len - 1:
-            raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
-                             f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
-    y_train, _ = codec.encode(train_labels, max_len)
-    y_val, _ = codec.encode(val_labels, max_len)
-
-    def scaled(images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """(height, W) float32 images; with ``keep_aspect``, padded as :func:`predict_probabilities` pads them."""
-        out = []
-        for image in images:
-            x = prepare_images([image], height, width, step_width=step_width)[0, :, :, 0]
-            if keep_aspect:
-                x = np.pad(x, ((0, 0), (0, -x.shape[1] % WIDTH_QUANTUM)), constant_values=1.0)
-            out.append(x)
-        return out
-
-    rate = learning_rate_schedule(schedule, learning_rate, -(-len(train_images) // batch_size) * epochs)
-    model = build_crnn(height, width, codec.n_symbols, alphabet=alphabet, seed=seed, crop_text=crop_text,
-                       learning_rate=rate, **model_options)
-    # Seeded shuffling with tf.data: the order depends on `seed` only.
-    train_ds = _dataset(scaled(train_images), y_train, batch_size, shuffle_seed=seed)
-    val_ds = _dataset(scaled(val_images), y_val, max(batch_size, 64), shuffle_seed=None)
+    data = training_data(train_images, train_labels, val_images, val_labels, alphabet=alphabet,
+                         height=height, width=width, keep_aspect=keep_aspect, crop_text=crop_text,
+                         step_width=int(model_options.get("step_width", POOLED_WIDTH_FACTOR)),
+                         batch_size=batch_size, seed=seed)
+    rate = learning_rate_schedule(schedule, learning_rate, data.steps_per_epoch * epochs)
+    model = build_crnn(height, data.width, CharCodec(alphabet).n_symbols, alphabet=alphabet, seed=seed,
+                       crop_text=crop_text, learning_rate=rate, **model_options)
     all_callbacks: list[keras.callbacks.Callback] = [
         keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
         *callbacks,
@@ -681,10 +717,9 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     if schedule == "plateau":
         all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
                                                                min_lr=1e-5))
-    repeats = train_ds.cardinality() == -1  # INFINITE_CARDINALITY: batches of similar width, endlessly
-    history = model.fit(train_ds, validation_data=val_ds, epochs=epochs, callbacks=all_callbacks, verbose=verbose,
-                        steps_per_epoch=-(-len(train_images) // batch_size) if repeats else None,
-                        shuffle=False)  # train_ds is already shuffled, with its own seed
+    history = model.fit(data.train, validation_data=data.validation, epochs=epochs, callbacks=all_callbacks,
+                        verbose=verbose, steps_per_epoch=data.fit_steps,
+                        shuffle=False)  # data.train is already shuffled, with its own seed
     return model, history
 
 

@@ -134,12 +134,15 @@ def _epoch_printer(report, epochs: int):
     keras = import_keras()
 
     class EpochLine(keras.callbacks.Callback):
+        done = 0  # counted here: fine-tuning calls fit twice with the same printer
+
         def on_epoch_begin(self, epoch, logs=None):
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
-            report(f"epoch {epoch + 1}/{epochs}: loss {logs.get('loss', float('nan')):.3f}, validation loss "
+            self.done += 1
+            report(f"epoch {self.done}/{epochs}: loss {logs.get('loss', float('nan')):.3f}, validation loss "
                    f"{logs.get('val_loss', float('nan')):.3f} ({time.perf_counter() - self.start:.0f} s)")
 
     return EpochLine()
@@ -148,7 +151,7 @@ def _epoch_printer(report, epochs: int):
 def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                  validation: "tuple[list[np.ndarray], list[str]]", *, seed: int, alphabet: str | None = None,
                  epochs: int | None = None, letters: "tuple[LetterSet, LetterSet] | None" = None,
-                 report=lambda _: None) -> "Reader":
+                 report=lambda _: None, init: "Reader | None" = None) -> "Reader":
     """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
 
     ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
@@ -160,6 +163,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     ``letters``: (balanced training letters, validation letters) already cut
     from these captchas, for letter models (the benchmark cuts once for all).
     ``report`` receives progress lines (one per epoch for the networks).
+    ``init``: a pretrained CTC reader (``kind`` "ctc" only) to fine-tune
+    (:func:`helpers.transfer.fine_tune`; ``epochs`` then counts the epochs
+    after the frozen ones) instead of training from scratch.
     """
     from helpers.captchas import CaptchaDataError
     from helpers.evaluation import exact_match, letter_accuracy
@@ -170,7 +176,23 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     labels = list(train[1]) + list(validation[1])
     alphabet = alphabet or "".join(sorted(set("".join(labels))))
     start = time.perf_counter()
-    if kind == "ctc":
+    if init is not None:
+        if kind != "ctc" or init.kind != "ctc":
+            raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
+        from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune
+
+        epochs = epochs or FINE_TUNE_EPOCHS
+        model, history, mapping = fine_tune(init.model, train, validation, alphabet=alphabet, seed=seed,
+                                            epochs=epochs,
+                                            callbacks=[_epoch_printer(report, FROZEN_EPOCHS + epochs)])
+        report(f"alphabet: {len(mapping.kept)} characters kept from the pretrained reader"
+               + (f", {len(mapping.new)} new ({mapping.new})" if mapping.new else "")
+               + (f", {len(mapping.dropped)} dropped" if mapping.dropped else ""))
+        reader = Reader("ctc", model, {"init": {
+            "pretraining": init.info.get("pretraining"), "kept": mapping.kept, "new": mapping.new,
+            "dropped": mapping.dropped}})
+        trained_epochs = len(history["loss"])
+    elif kind == "ctc":
         from helpers import ctc
         from helpers.models import seed_everything
 

@@ -1,0 +1,115 @@
+"""Learning curves with few labels: from scratch against pretrained + fine-tuned. Not a test.
+
+For each look-alike style, seed and number of labelled captchas N, both readers
+are trained exactly as ``captcha-lab train --model ctc`` trains them (90 % of
+the N to train on, 10 % to validate), one from scratch and one with ``--init``
+a pretrained reader, and both read the same 400 test captchas, drawn apart
+from every training captcha. Prints one markdown table: exact match and
+character accuracy with 95 % intervals, training seconds.
+
+The pretrained reader is made first with ``captcha-lab pretrain`` (the same
+function), or given with ``--init``. The look-alike sets are drawn by this
+folder's code in styles the pretraining stream does not contain: the noisy
+style's DejaVu Serif typeface is left out of the stream on purpose.
+
+Run from the project root, for example:
+
+    .venv/bin/python benchmarks/few_labels.py --init pretrained.model --labels 50,100,200,400,800 --seeds 0,1,2
+    .venv/bin/python benchmarks/few_labels.py --pretrain-minutes 10 --labels 200 --seeds 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+TEST_COUNT = 400
+
+
+def noisy_set(style: str, seed: int, most: int) -> tuple[tuple[list, list], tuple[list, list]]:
+    """(up to ``most`` training captchas, 400 test captchas) of a noisy look-alike style, all labels different."""
+    from lookalikes import noisy_lookalikes
+
+    images, labels = noisy_lookalikes(most + TEST_COUNT, seed=seed, style=style)
+    return (images[:most], labels[:most]), (images[most:], labels[most:])
+
+
+STYLES = {"noisy": "public", "noisy-varied": "varied"}
+
+
+def measure(style: str, labels_counts: list[int], seed: int, init, methods: list[str]) -> list[dict]:
+    """Train both readers on the first N captchas for each N; score them on the same test captchas."""
+    from helpers.datasets import split_by_captcha
+    from helpers.evaluation import letter_accuracy, percent_with_interval
+    from helpers.training import train_reader
+
+    pool, test = noisy_set(STYLES[style], seed, max(labels_counts))
+    rows = []
+    for n in labels_counts:
+        split = split_by_captcha(n, seed=seed, fractions=(0.9, 0.1, 0.0))
+
+        def part(name: str):
+            return [pool[0][i] for i in split[name]], [pool[1][i] for i in split[name]]
+
+        for method in methods:
+            start = time.perf_counter()
+            reader = train_reader("ctc", part("train"), part("validation"), seed=seed,
+                                  init=init if method == "pretrained" else None)
+            seconds = time.perf_counter() - start
+            texts = [s.text for s in reader.read(test[0])]
+            right = sum(t == y for t, y in zip(texts, test[1]))
+            rows.append({"set": style, "labels": n, "method": method, "seed": seed,
+                         "exact %": percent_with_interval(right, len(texts)),
+                         "characters %": round(100 * letter_accuracy(texts, test[1]), 2),
+                         "epochs": reader.info["training"]["epochs"], "train s": round(seconds, 1),
+                         "exact": right / len(texts)})
+            print(f"{style} seed {seed} N={n} {method}: {rows[-1]['exact %']} ({seconds:.0f} s)",
+                  file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--init", type=Path, help="a pretrained reader file (captcha-lab pretrain)")
+    parser.add_argument("--pretrain-minutes", type=float, help="make one first, with this budget")
+    parser.add_argument("--pretrain-steps", type=int, help="make one first, with this step budget")
+    parser.add_argument("--sets", default="noisy", help=f"comma-separated, from {', '.join(STYLES)}")
+    parser.add_argument("--labels", default="50,100,200,400,800", help="comma-separated labelled-set sizes")
+    parser.add_argument("--methods", default="scratch,pretrained", help="scratch, pretrained or both")
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds (sets, splits and training)")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    import pandas as pd
+
+    from helpers.backend import native_logs_discarded
+    from helpers.readers import Reader, load_reader
+
+    with native_logs_discarded():
+        if args.init is not None:
+            init = load_reader(args.init, kind="ctc")
+        else:
+            from helpers.transfer import pretrain
+
+            result = pretrain(seed=0, minutes=args.pretrain_minutes, steps=args.pretrain_steps,
+                              report=lambda line: print(line, file=sys.stderr, flush=True))
+            init = Reader("ctc", result.model, result.info)
+            print(f"pretrained: {result.info['pretraining']}", file=sys.stderr, flush=True)
+        rows = []
+        counts = [int(n) for n in args.labels.split(",")]
+        for style in args.sets.split(","):
+            for seed in (int(s) for s in args.seeds.split(",")):
+                rows += measure(style, counts, seed, init, args.methods.split(","))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    print(pd.DataFrame(rows).drop(columns="exact").to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,359 @@
+"""Learning from few labels: pretrain the CTC reader on drawn captchas, then fine-tune it on real ones.
+
+Labelled captchas are what a user of the course lacks. The drawn ones cost
+nothing, so the reader first learns to read on an endless stream of them in
+many styles (:mod:`helpers.variety`), then learns a site's own style from a
+few hundred labelled captchas:
+
+* :func:`pretrain` trains chapter 5's reader, with the recipe of
+  ``captcha-lab train`` (:mod:`helpers.training`), on the stream for a
+  number of steps or a time budget. The learning rate warms up, then
+  follows a cosine down to nearly zero over the budget.
+* :func:`adapt_alphabet` gives a pretrained model another alphabet: every
+  layer keeps its weights, and in the last one (a character's scores) a
+  character both alphabets share keeps its row; a new one starts fresh;
+  one the new alphabet lacks is dropped.
+* :func:`fine_tune` trains the adapted model on the labelled captchas: a
+  few epochs with only the last layer learning (the rest frozen), then all
+  layers at a smaller learning rate, keeping the epoch with the lowest
+  validation loss.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from helpers import ctc
+from helpers.backend import import_keras
+from helpers.variety import PRETRAIN_ALPHABET, PRETRAIN_LENGTHS, varied_batch
+
+keras = import_keras()
+
+__all__ = ["FINE_TUNE_EPOCHS", "FROZEN_EPOCHS", "PRETRAIN_MINUTES", "AlphabetMap", "adapt_alphabet",
+           "fine_tune", "pretrain", "stream_batches"]
+
+PRETRAIN_MINUTES: float = 10.0
+"""Default time budget of ``captcha-lab pretrain`` in minutes."""
+
+PRETRAIN_BATCH: int = 32
+PRETRAIN_LEARNING_RATE: float = 2e-3
+PRETRAIN_WARMUP: float = 0.05
+"""Share of the budget over which the learning rate rises to its peak."""
+
+PRETRAIN_RAMP: int = 40_000
+"""Captchas over which the stream's difficulty rises from clean to its full variety: a reader that
+starts on the hardest captchas learns next to nothing for a long time (every CTC output stays blank)."""
+
+STEPS_PER_ROUND: int = 100
+"""Training steps between two progress lines (one Keras "epoch" of the endless stream)."""
+
+VALIDATION_START: int = 1 << 40
+"""Index in the stream where the held-out captchas start: training never gets that far."""
+
+FROZEN_EPOCHS: int = 3
+"""Epochs of fine-tuning in which only the last layer learns."""
+
+FINE_TUNE_EPOCHS: int = 30
+"""Most epochs of fine-tuning with every layer learning."""
+
+FINE_TUNE_HEAD_RATE: float = 3e-3
+FINE_TUNE_RATE: float = 5e-4
+FINE_TUNE_PATIENCE: int = 8
+
+
+# --------------------------------------------------------------------------- the stream as batches
+
+
+def _drawn_ahead(seed: int, start: int, count: int, workers: int,
+                 ramp: int) -> Iterator[tuple[list[np.ndarray], list[str]]]:
+    """Endless ``varied_batch(seed, i, count, ramp)`` for i = start, start + count, ...; with ``workers``,
+    drawn by that many separate processes, several batches ahead (same results, same order)."""
+    index = int(start)
+    if workers < 1:
+        while True:
+            yield varied_batch(seed, index, count, ramp)
+            index += count
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # "spawn": a fresh interpreter that imports only the drawing code (not TensorFlow).
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pending = []
+        try:
+            while True:
+                while len(pending) < 2 * workers + 1:
+                    pending.append(pool.submit(varied_batch, seed, index, count, ramp))
+                    index += count
+                yield pending.pop(0).result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHABET, height: int,
+                   step_width: int, crop_text: bool, start: int = 0, group: int = 4,
+                   workers: int = 0, ramp: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Endless training batches from the stream (:func:`helpers.variety.varied_batch`).
+
+    ``group`` batches are drawn at once and sorted by width, so a batch holds
+    captchas of similar width and little of it is padding; their order is
+    shuffled. ``workers``: processes that draw ahead while this one trains
+    (0: draw here); the batches are the same either way. ``ramp``: captchas
+    over which the stream's difficulty rises from 0 to 1 (:func:`helpers.variety.difficulty_at`).
+
+    Yields:
+        ``(x, y)``: (batch_size, height, W, 1) float32 images in [0, 1]
+        (white-padded to a multiple of ``ctc.WIDTH_QUANTUM``) and
+        (batch_size, longest label) int32 labels padded with ``ctc.PAD``.
+    """
+    codec = ctc.CharCodec(alphabet)
+    index = int(start)
+    for images, labels in _drawn_ahead(seed, start, batch_size * group, workers, ramp):
+        rng = np.random.default_rng([seed, index])
+        index += batch_size * group
+        if crop_text:
+            images = ctc.crop_to_text(images)
+        widths = [ctc.kept_width(np.shape(image), height, step_width) for image in images]
+        chunks = np.array_split(np.argsort(widths, kind="stable"), group)
+        for k in rng.permutation(group):
+            chunk = chunks[int(k)]
+            x = ctc.prepare_images([images[i] for i in chunk], height, None, step_width=step_width)
+            x = np.pad(x, ((0, 0), (0, 0), (0, -x.shape[2] % ctc.WIDTH_QUANTUM), (0, 0)), constant_values=1.0)
+            y, _ = codec.encode([labels[i] for i in chunk], PRETRAIN_LENGTHS[1])
+            yield x, y
+
+
+def _stream_dataset(seed: int, batch_size: int, height: int, step_width: int, crop_text: bool, workers: int,
+                    ramp: int) -> Any:
+    """:func:`stream_batches` as a ``tf.data`` pipeline that draws ahead while the model trains."""
+    import tensorflow as tf
+
+    signature = (tf.TensorSpec((None, height, None, 1), tf.float32),
+                 tf.TensorSpec((None, PRETRAIN_LENGTHS[1]), tf.int32))
+    return tf.data.Dataset.from_generator(
+        lambda: stream_batches(seed, batch_size, height=height, step_width=step_width, crop_text=crop_text,
+                               workers=workers, ramp=ramp),
+        output_signature=signature).prefetch(4)
+
+
+# --------------------------------------------------------------------------- pretraining
+
+
+class BudgetSchedule(keras.callbacks.Callback):
+    """Sets the learning rate from the share of the budget used, and stops training when it is spent.
+
+    The budget is ``steps`` training steps or ``seconds`` of training, whichever
+    ends first. The rate rises linearly from a tenth of ``peak`` over the first
+    ``warmup`` share, then falls along a cosine to 1 % of ``peak``.
+    """
+
+    def __init__(self, peak: float, *, steps: int | None = None, seconds: float | None = None,
+                 warmup: float = PRETRAIN_WARMUP) -> None:
+        super().__init__()
+        if steps is None and seconds is None:
+            raise ValueError("give a budget: steps, seconds or both")
+        self.peak, self.steps, self.seconds, self.warmup = float(peak), steps, seconds, float(warmup)
+        self.step, self.start = 0, 0.0
+
+    def used(self) -> float:
+        """Share of the budget used so far (0.0-1.0 or more)."""
+        shares = []
+        if self.steps is not None:
+            shares.append(self.step / max(1, self.steps))
+        if self.seconds is not None:
+            shares.append((time.perf_counter() - self.start) / max(1e-9, self.seconds))
+        return max(shares)
+
+    def rate(self, used: float) -> float:
+        """The learning rate when ``used`` of the budget is spent."""
+        if used < self.warmup:
+            return self.peak * (0.1 + 0.9 * used / self.warmup)
+        progress = min(1.0, (used - self.warmup) / (1.0 - self.warmup))
+        return self.peak * (0.01 + 0.99 * 0.5 * (1.0 + np.cos(np.pi * progress)))
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_begin(self, batch: int, logs: dict | None = None) -> None:
+        self.model.optimizer.learning_rate.assign(self.rate(self.used()))
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.step += 1
+        if self.used() >= 1.0:
+            self.model.stop_training = True
+
+
+@dataclass
+class Pretrained:
+    """A pretrained CTC model and what its pretraining did."""
+
+    model: Any
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: int | None = None,
+             batch_size: int = PRETRAIN_BATCH, validation: int = 256, workers: int = 1,
+             report: Callable[[str], None] = lambda _: None) -> Pretrained:
+    """Train the course's CTC reader (``captcha-lab train``'s recipe) on the drawn stream.
+
+    Args:
+        seed: seeds the stream, the initial weights and everything random in training.
+        minutes: time budget; ``steps``: step budget; training ends at the
+            first one spent (give ``minutes=None`` and ``steps`` for a run that
+            repeats exactly: a time budget ends after as many steps as the
+            machine manages).
+        batch_size: captchas per step.
+        validation: held-out captchas of the stream scored at the end.
+        workers: processes that draw captchas while this one trains (0: none).
+        report: receives a progress line every ``STEPS_PER_ROUND`` steps.
+
+    Returns:
+        The model (alphabet ``PRETRAIN_ALPHABET``) and ``info["pretraining"]``:
+        seed, steps, captchas seen, seconds, and the exact-match and character
+        accuracy on the held-out captchas.
+    """
+    from helpers.evaluation import letter_accuracy
+    from helpers.models import seed_everything
+    from helpers.training import CTC_HEIGHT, CTC_STEP_WIDTH
+
+    if minutes is None and steps is None:
+        raise ValueError("give a budget: minutes, steps or both")
+    if (minutes is not None and minutes <= 0) or (steps is not None and steps < 1):
+        raise ValueError(f"the budget must be positive, got minutes={minutes}, steps={steps}")
+    keras.backend.clear_session()
+    seed_everything(seed)
+    model = ctc.build_crnn(CTC_HEIGHT, None, len(PRETRAIN_ALPHABET), alphabet=PRETRAIN_ALPHABET,
+                           step_width=CTC_STEP_WIDTH, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
+    budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
+    data = _stream_dataset(seed, batch_size, CTC_HEIGHT, CTC_STEP_WIDTH, crop_text=True, workers=workers,
+                           ramp=PRETRAIN_RAMP)
+    rounds = 10 ** 6 if steps is None else -(-steps // STEPS_PER_ROUND)
+
+    class Progress(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            report(f"step {budget.step}: loss {(logs or {}).get('loss', float('nan')):.3f}, "
+                   f"{time.perf_counter() - budget.start:.0f} s, {100 * min(1.0, budget.used()):.0f} % of the budget")
+
+    start = time.perf_counter()
+    model.fit(data, epochs=rounds, steps_per_epoch=STEPS_PER_ROUND, callbacks=[budget, Progress()], verbose=0)
+    seconds = time.perf_counter() - start
+    images, labels = varied_batch(seed, VALIDATION_START, validation)
+    texts = ctc.predict_labels(model, images)
+    info = {"pretraining": {
+        "seed": seed, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
+        "budget": {"minutes": minutes, "steps": steps},
+        "validation": {"captchas": validation, "exact": round(ctc.exact_match(texts, labels), 4),
+                       "characters": round(letter_accuracy(texts, labels), 4)},
+    }}
+    return Pretrained(model, info)
+
+
+# --------------------------------------------------------------------------- another alphabet
+
+
+@dataclass(frozen=True)
+class AlphabetMap:
+    """How :func:`adapt_alphabet` matched two alphabets."""
+
+    kept: str      # characters of the new alphabet that keep their pretrained row
+    new: str       # characters of the new alphabet that start fresh
+    dropped: str   # characters of the pretrained alphabet the new one does not use
+
+
+def adapt_alphabet(model: Any, alphabet: str) -> tuple[Any, AlphabetMap]:
+    """A copy of a CTC model that reads ``alphabet`` instead of its own.
+
+    Every layer keeps its weights except the last dense layer (``logits``),
+    whose output k scores character k of the alphabet (0 = blank): the new
+    layer keeps the blank's column and those of the characters both
+    alphabets share, and starts the others from a fresh (seeded) initialisation.
+
+    Returns:
+        ``(new_model, mapping)``; the new model is not compiled.
+    """
+    old = ctc.codec_from_model(model).alphabet
+    new = ctc.CharCodec(alphabet).alphabet
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["config"]["name"] == "logits":
+            layer["config"]["units"] = len(new) + 1
+        elif layer["class_name"].endswith("CTCSoftmax"):
+            layer["config"]["alphabet"] = new
+    adapted = keras.Model.from_config(config)
+    for layer in adapted.layers:
+        if layer.weights and layer.name != "logits":
+            layer.set_weights(model.get_layer(layer.name).get_weights())
+    kernel, bias = model.get_layer("logits").get_weights()
+    new_kernel, new_bias = adapted.get_layer("logits").get_weights()
+    rows = {ch: k + 1 for k, ch in enumerate(old)}
+    for j, ch in enumerate("\0" + new):  # column 0: the blank
+        source = 0 if j == 0 else rows.get(ch)
+        if source is not None:
+            new_kernel[:, j], new_bias[j] = kernel[:, source], bias[source]
+    adapted.get_layer("logits").set_weights([new_kernel, new_bias])
+    mapping = AlphabetMap(kept="".join(ch for ch in new if ch in rows), new="".join(ch for ch in new if ch not in rows),
+                          dropped="".join(ch for ch in old if ch not in new))
+    return adapted, mapping
+
+
+# --------------------------------------------------------------------------- fine-tuning
+
+
+def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]],
+              validation: tuple[Sequence[np.ndarray], Sequence[str]], *, alphabet: str, seed: int = 0,
+              frozen_epochs: int = FROZEN_EPOCHS, epochs: int = FINE_TUNE_EPOCHS,
+              head_rate: float = FINE_TUNE_HEAD_RATE, learning_rate: float = FINE_TUNE_RATE,
+              patience: int = FINE_TUNE_PATIENCE, batch_size: int = 32,
+              callbacks: Sequence[Any] = ()) -> tuple[Any, dict[str, list[float]], AlphabetMap]:
+    """Fine-tune a pretrained CTC model on labelled captchas.
+
+    First ``frozen_epochs`` with only the last layer learning at ``head_rate``
+    (the rest frozen, batch normalisation included), then up to ``epochs``
+    with every layer learning, the rate falling along a cosine from
+    ``learning_rate``; the weights of the epoch with the lowest validation
+    loss are kept (``patience`` epochs without a lower one end training).
+
+    Args:
+        pretrained: a CTC model (``ctc.build_crnn``), left unchanged.
+        train, validation: (images, labels); uint8 (H, W) or (H, W, 3) images of any size.
+        alphabet: the characters of the labels (stored in the model).
+
+    Returns:
+        ``(model, history, mapping)``: the fine-tuned model, "loss" and
+        "val_loss" per epoch of both phases, and how the alphabets were matched.
+    """
+    from helpers.models import seed_everything
+
+    keras.backend.clear_session()
+    seed_everything(seed)
+    model, mapping = adapt_alphabet(pretrained, alphabet)
+    height, width = ctc.input_size(model)
+    data = ctc.training_data(*train, *validation, alphabet=alphabet, height=height, width=width,
+                             keep_aspect=width is None, crop_text=ctc.crops_text(model),
+                             step_width=ctc.step_width_of(model), batch_size=batch_size, seed=seed)
+    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+
+    def fit(epochs_here: int, rate: Any, more: Sequence[Any] = ()) -> None:
+        model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss())
+        run = model.fit(data.train, validation_data=data.validation, epochs=epochs_here, verbose=0,
+                        steps_per_epoch=data.fit_steps, callbacks=[*more, *callbacks], shuffle=False)
+        for key in history:
+            history[key] += [float(v) for v in run.history[key]]
+
+    if frozen_epochs > 0:
+        for layer in model.layers:
+            layer.trainable = layer.name == "logits"
+        fit(frozen_epochs, head_rate)
+    for layer in model.layers:
+        layer.trainable = True
+    if epochs > 0:
+        rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=data.steps_per_epoch * epochs,
+                                                      alpha=0.02)
+        fit(epochs, rate, [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                                         restore_best_weights=True)])
+    return model, history, mapping

@@ -1,0 +1,217 @@
+"""An endless, seeded stream of captchas in many styles, for pretraining a reader.
+
+Chapter 6 pretrains the CTC reader on drawn captchas before it sees a single
+real one, so the drawn ones must cover what real sites do: each captcha here
+gets its own random style (:func:`random_style`), with
+
+* 17 typefaces from the fonts matplotlib ships (sans, mono, Times-like and
+  Computer Modern, upright, bold and italic), one per captcha or one per character;
+  the DejaVu Serif family is left out on purpose, so that the look-alike sets
+  drawn in it (``benchmarks/lookalikes.py``) show the reader a typeface it has
+  never seen;
+* heights of 32 to 72 pixels, letters set far apart, touching or overlapping,
+  rotated and warped;
+* dark ink on light paper, light ink on dark, gray or coloured;
+* noise dots, thin lines, a thick line struck through the text, a speckled
+  or shaded background, blur and JPEG artefacts;
+* labels of 4 to 8 characters from ``PRETRAIN_ALPHABET`` (digits, upper and lower case).
+
+Captcha ``i`` of the stream with seed ``s`` is drawn from its own generator
+``numpy.random.default_rng([s, STREAM_KEY, i])``: the stream can be restarted
+anywhere and never needs to be held in memory (:func:`iter_varied`).
+"""
+
+from __future__ import annotations
+
+import io
+import string
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+from helpers.captchas import _render, _Style
+
+__all__ = ["PRETRAIN_ALPHABET", "PRETRAIN_FONTS", "PRETRAIN_LENGTHS", "VariedCaptcha", "difficulty_at", "iter_varied",
+           "make_varied", "random_style", "varied_batch"]
+
+PRETRAIN_ALPHABET: str = string.digits + string.ascii_uppercase + string.ascii_lowercase
+"""The 62 characters the pretraining stream draws: digits, then upper-case and lower-case letters."""
+
+PRETRAIN_LENGTHS: tuple[int, int] = (4, 8)
+"""Shortest and longest label of the stream (both included)."""
+
+PRETRAIN_FONTS: tuple[str, ...] = (
+    "DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "DejaVuSans-BoldOblique.ttf",
+    "DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf", "DejaVuSansMono-Oblique.ttf", "DejaVuSansMono-BoldOblique.ttf",
+    "STIXGeneral.ttf", "STIXGeneralBol.ttf", "STIXGeneralItalic.ttf", "STIXGeneralBolIta.ttf",
+    "cmr10.ttf", "cmb10.ttf", "cmti10.ttf", "cmss10.ttf", "cmtt10.ttf",
+)
+"""Typefaces of the stream (files that ship with matplotlib); no DejaVu Serif (see the module's notes)."""
+
+HEIGHTS: tuple[int, int] = (32, 72)
+"""Smallest and largest image height in pixels."""
+
+STREAM_KEY: int = 6
+"""Mixed into every captcha's seed, so the stream never repeats a captcha of the course's other sets."""
+
+
+@dataclass(frozen=True)
+class VariedCaptcha:
+    """One captcha of the stream: its text, an (H, W, 3) uint8 RGB image and the style's main choices."""
+
+    label: str
+    image: np.ndarray
+    notes: tuple[str, ...]  # e.g. ("light on dark", "struck through", "jpeg")
+
+
+def random_style(rng: np.random.Generator, difficulty: float = 1.0) -> tuple[_Style, bool]:
+    """A generator style with every knob drawn at random; returns (style, light text on dark paper).
+
+    ``difficulty`` (0-1) scales the chances of touching letters and light ink on
+    dark paper and the ranges of rotation, warp, size and position changes:
+    at 0, upright letters set apart, dark on light.
+    """
+    d = float(difficulty)
+    spacing = rng.choice(["apart", "close", "overlap"], p=[1 - 0.65 * d, 0.4 * d, 0.25 * d])
+    gap, overlap, may_touch = (3.0, 14.0), (0.0, 0.0), False
+    if spacing == "close":
+        gap, may_touch = (-6.0, 2.0), True
+    elif spacing == "overlap":
+        overlap = (0.02, float(rng.uniform(0.08, 0.22)))
+    dark = bool(rng.random() < 0.2 * d)
+    paper_low = int(rng.integers(150, 246)) if not dark else int(rng.integers(0, 60))
+    paper = (paper_low, min(255, paper_low + int(rng.integers(5, 40))))
+    ink = (0, int(rng.integers(40, max(41, paper_low - 70)))) if not dark else (min(255, paper[1] + 90), 255)
+    style = _Style(
+        fonts=tuple(str(f) for f in rng.choice(PRETRAIN_FONTS, size=int(rng.integers(1, 4)), replace=False)),
+        font_per_char=bool(rng.random() < 0.4), font_scale=float(rng.uniform(0.55, 0.85)),
+        size_jitter=float(rng.uniform(0.0, 0.2)) * d, max_rotation=float(rng.uniform(0.0, 30.0)) * d,
+        warp=float(rng.choice([0.0, rng.uniform(0.03, 0.15)])) * d, gap=gap, overlap=overlap, touch_prob=0.0,
+        jitter=float(rng.uniform(0.0, 8.0)) * d, background=paper, tinted_background=bool(rng.random() < 0.4),
+        ink=ink, ink_per_char=bool(rng.random() < 0.3), tinted_ink=bool(rng.random() < 0.4), may_touch=may_touch,
+    )
+    return style, dark
+
+
+def _ink_of(image: np.ndarray) -> np.ndarray:
+    """(3,) float mean colour of the text's ink: the darkest pixels, or the lightest on dark paper."""
+    gray = image[::2, ::2].mean(axis=2)
+    sample = image[::2, ::2]
+    ink = sample[gray <= np.percentile(gray, 3)] if gray.mean() > 127 else sample[gray >= np.percentile(gray, 97)]
+    return ink.mean(axis=0) if len(ink) else np.zeros(3)
+
+
+def _near(colour: np.ndarray, rng: np.random.Generator) -> tuple[int, int, int]:
+    """A colour for noise near ``colour`` (3,), so that noise looks like ink."""
+    r, g, b = (int(v) for v in np.clip(colour + rng.normal(0, 25, size=3), 0, 255))
+    return r, g, b
+
+
+def _add_noise(image: Image.Image, boxes: np.ndarray, rng: np.random.Generator, d: float) -> list[str]:
+    """Draw dots, thin lines and a strike-through on ``image`` in place, each with a chance
+    proportional to the difficulty ``d``; returns what was drawn."""
+    width, height = image.size
+    ink = _ink_of(np.asarray(image))
+    draw = ImageDraw.Draw(image)
+    notes = []
+    if rng.random() < 0.5 * d:
+        colour = _near(ink, rng)
+        for _ in range(int(rng.integers(5, 5 + width * height // 150))):
+            x, y = int(rng.integers(width)), int(rng.integers(height))
+            r = float(rng.uniform(0.5, 0.04 * height))
+            draw.ellipse((x - r, y - r, x + r, y + r), fill=colour if rng.random() < 0.7 else _near(ink, rng))
+        notes.append("dots")
+    if rng.random() < 0.35 * d:
+        for _ in range(int(rng.integers(1, 4))):
+            xs = rng.uniform(0, width, size=2)
+            ys = rng.uniform(0, height, size=2)
+            draw.line((float(xs[0]), float(ys[0]), float(xs[1]), float(ys[1])), fill=_near(ink, rng),
+                      width=max(1, round(height / 60)))
+        notes.append("lines")
+    if rng.random() < 0.45 * d:
+        x0 = float(boxes[0, 0]) - float(rng.uniform(-5, 15))
+        x1 = float(boxes[-1, 0] + boxes[-1, 2]) + float(rng.uniform(-5, 15))
+        centre = float(np.median(boxes[:, 1] + boxes[:, 3] / 2))
+        ts = np.linspace(0.0, 1.0, 32)
+        ys = centre + rng.uniform(-0.15, 0.15) * height * (2 * ts - 1) \
+            + rng.uniform(0, 0.12) * height * np.sin(2 * np.pi * ts * rng.uniform(0.3, 2.0) + rng.uniform(0, 6.3))
+        xs = x0 + (x1 - x0) * ts
+        thickness = max(1, round(float(rng.uniform(1.0, 4.0)) * height / 50))
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=_near(ink, rng), width=thickness, joint="curve")
+        notes.append("struck through")
+    return notes
+
+
+def _finish(image: Image.Image, rng: np.random.Generator, d: float) -> tuple[np.ndarray, list[str]]:
+    """Shading, grain, blur and JPEG artefacts, each with a chance proportional to the difficulty ``d``;
+    returns the (H, W, 3) uint8 image and what was done."""
+    notes = []
+    pixels = np.asarray(image, dtype=np.float32)
+    height, width = pixels.shape[:2]
+    if rng.random() < 0.4 * d:
+        gx = np.linspace(-1, 1, width, dtype=np.float32)[None, :, None] * float(rng.uniform(-25, 25))
+        gy = np.linspace(-1, 1, height, dtype=np.float32)[:, None, None] * float(rng.uniform(-15, 15))
+        pixels = pixels + gx + gy + rng.normal(0, float(rng.uniform(1, 10)), size=pixels.shape).astype(np.float32)
+        notes.append("shaded")
+    image = Image.fromarray(np.clip(np.rint(pixels), 0, 255).astype(np.uint8))
+    if rng.random() < 0.45 * d:
+        image = image.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.4, 1.4)) * height / 50))
+        notes.append("blurred")
+    if rng.random() < 0.35 * d:
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=int(rng.integers(12, 70)))
+        image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB")
+        notes.append("jpeg")
+    return np.asarray(image, dtype=np.uint8), notes
+
+
+def _label(rng: np.random.Generator) -> str:
+    low, high = PRETRAIN_LENGTHS
+    picks = rng.integers(0, len(PRETRAIN_ALPHABET), size=int(rng.integers(low, high + 1)))
+    return "".join(PRETRAIN_ALPHABET[int(k)] for k in picks)
+
+
+def difficulty_at(index: int, ramp: int) -> float:
+    """Difficulty of captcha ``index`` of a stream whose difficulty rises from 0 to 1 over ``ramp`` captchas."""
+    return 1.0 if ramp <= 0 else min(1.0, int(index) / int(ramp))
+
+
+def make_varied(seed: int, index: int, difficulty: float = 1.0) -> VariedCaptcha:
+    """Captcha ``index`` of the stream with ``seed``: a random label in a random style.
+
+    ``difficulty`` (0-1) scales the chance of every kind of noise and the
+    ranges of rotation, warp and spacing (:func:`random_style`); the label,
+    size and typefaces are drawn the same way at any difficulty.
+    """
+    rng = np.random.default_rng([int(seed), STREAM_KEY, int(index)])
+    d = float(np.clip(difficulty, 0.0, 1.0))
+    label = _label(rng)
+    style, dark = random_style(rng, d)
+    height = int(rng.integers(HEIGHTS[0], HEIGHTS[1] + 1))
+    width = int(round(height * len(label) * float(rng.uniform(0.55, 1.0)) + height * 0.3))
+    captcha = _render(label, style, "varied", (width, height), rng)
+    image = Image.fromarray(captcha.image)
+    notes = ["light on dark"] if dark else []
+    notes += _add_noise(image, captcha.boxes, rng, d)
+    pixels, more = _finish(image, rng, d)
+    return VariedCaptcha(label, pixels, tuple(notes + more))
+
+
+def iter_varied(seed: int, start: int = 0, count: int | None = None, *, ramp: int = 0) -> Iterator[VariedCaptcha]:
+    """Captchas ``start``, ``start + 1``, ... of the stream (``count`` of them, or without end).
+
+    ``ramp``: the difficulty rises from 0 at index 0 to 1 at index ``ramp``
+    (:func:`difficulty_at`; 0: full difficulty from the start).
+    """
+    index = int(start)
+    while count is None or index < start + count:
+        yield make_varied(seed, index, difficulty_at(index, ramp))
+        index += 1
+
+
+def varied_batch(seed: int, start: int, count: int, ramp: int = 0) -> tuple[list[np.ndarray], list[str]]:
+    """``count`` captchas of the stream from ``start``: ((H, W, 3) uint8 images of various sizes, labels)."""
+    captchas = list(iter_varied(seed, start, count, ramp=ramp))
+    return [c.image for c in captchas], [c.label for c in captchas]

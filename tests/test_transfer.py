@@ -1,0 +1,168 @@
+"""Few labels: the drawn stream, pretraining, the alphabet mapping and fine-tuning (chapter 6)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import ctc
+from helpers.captchas import generate_captchas, save_captchas
+from helpers.cli import main
+from helpers.readers import load_reader
+from helpers.variety import PRETRAIN_ALPHABET, PRETRAIN_LENGTHS, iter_varied, make_varied
+
+
+def test_the_stream_is_seeded_and_can_start_anywhere() -> None:
+    a, b = make_varied(5, 17), make_varied(5, 17)
+    assert a.label == b.label and np.array_equal(a.image, b.image)
+    tail = list(iter_varied(5, start=16, count=2))
+    assert [c.label for c in tail] == [make_varied(5, 16).label, a.label]
+    assert make_varied(6, 17).label != a.label or not np.array_equal(make_varied(6, 17).image, a.image)
+
+
+def test_the_stream_draws_the_variety_it_promises() -> None:
+    captchas = list(iter_varied(0, count=120))
+    notes = {note for c in captchas for note in c.notes}
+    assert {"light on dark", "dots", "lines", "struck through", "shaded", "blurred", "jpeg"} <= notes
+    lengths = {len(c.label) for c in captchas}
+    assert lengths == set(range(PRETRAIN_LENGTHS[0], PRETRAIN_LENGTHS[1] + 1))
+    assert set("".join(c.label for c in captchas)) <= set(PRETRAIN_ALPHABET)
+    chars = "".join(c.label for c in captchas)
+    assert any(ch.isdigit() for ch in chars) and any(ch.isupper() for ch in chars) and any(ch.islower() for ch in chars)
+    heights = [c.image.shape[0] for c in captchas]
+    assert min(heights) < 40 and max(heights) > 64
+    assert all(c.image.dtype == np.uint8 and c.image.ndim == 3 and c.image.shape[2] == 3 for c in captchas)
+    dark = [c for c in captchas if "light on dark" in c.notes]
+    assert all(c.image.mean() < 128 for c in dark)
+
+
+def test_batches_drawn_by_a_worker_process_equal_those_drawn_here() -> None:
+    from helpers.transfer import stream_batches
+
+    def first(workers: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        batches = stream_batches(2, 4, height=32, step_width=4, crop_text=True, group=2, workers=workers)
+        return [next(batches) for _ in range(3)]
+
+    here, there = first(0), first(1)
+    for (x0, y0), (x1, y1) in zip(here, there):
+        assert np.array_equal(x0, x1) and np.array_equal(y0, y1)
+    x, y = here[0]
+    assert x.shape[0] == 4 and x.shape[1] == 32 and x.shape[2] % ctc.WIDTH_QUANTUM == 0 and x.shape[3] == 1
+    assert y.shape == (4, PRETRAIN_LENGTHS[1]) and (y > 0).sum(axis=1).min() >= PRETRAIN_LENGTHS[0]
+
+
+def _small_model(alphabet: str, seed: int = 0):
+    from helpers.models import seed_everything
+
+    seed_everything(seed)
+    return ctc.build_crnn(32, None, len(alphabet), alphabet=alphabet, filters=(8, 16, 16), rnn_units=(16,),
+                          dense_units=16, step_width=4, crop_text=True, augment=False)
+
+
+@pytest.mark.parametrize("new, kept, fresh, dropped", [
+    ("cdxy", "cd", "xy", "ab"),      # some shared, some new, some dropped
+    ("db", "db", "", "ac"),          # a subset, in another order
+    ("abcdef", "abcd", "ef", ""),    # a superset
+])
+def test_adapt_alphabet_keeps_the_rows_both_alphabets_share(new: str, kept: str, fresh: str, dropped: str) -> None:
+    from helpers.transfer import adapt_alphabet
+
+    model = _small_model("abcd")
+    adapted, mapping = adapt_alphabet(model, new)
+    assert (mapping.kept, mapping.new, mapping.dropped) == (kept, fresh, dropped)
+    assert ctc.codec_from_model(adapted).alphabet == new and ctc.crops_text(adapted)
+    assert adapted.output_shape[-1] == len(new) + 1
+    old_kernel, old_bias = model.get_layer("logits").get_weights()
+    kernel, bias = adapted.get_layer("logits").get_weights()
+    assert np.array_equal(kernel[:, 0], old_kernel[:, 0]) and bias[0] == old_bias[0]  # the blank
+    for j, ch in enumerate(new):
+        if ch in "abcd":
+            assert np.array_equal(kernel[:, j + 1], old_kernel[:, "abcd".index(ch) + 1])
+        else:
+            assert not np.array_equal(kernel[:, j + 1], old_kernel[:, 1])
+    for layer in model.layers:
+        if layer.weights and layer.name != "logits":
+            for w0, w1 in zip(layer.get_weights(), adapted.get_layer(layer.name).get_weights()):
+                assert np.array_equal(w0, w1)
+    # Shared characters are scored exactly as before.
+    x = np.random.default_rng(0).random((2, 32, 64, 1)).astype(np.float32)
+    import keras
+
+    logits_before = keras.Model(model.input, model.get_layer("logits").output)(x).numpy()
+    logits_after = keras.Model(adapted.input, adapted.get_layer("logits").output)(x).numpy()
+    for j, ch in enumerate(new):
+        if ch in "abcd":
+            np.testing.assert_allclose(logits_after[..., j + 1], logits_before[..., "abcd".index(ch) + 1], rtol=1e-5)
+
+
+def test_fine_tuning_a_pretrained_reader_beats_training_from_scratch_on_a_tiny_set() -> None:
+    """Pretrained on 1,000 small easy captchas of 10 letters; fine-tuned on 32 larger ones that use two
+    letters more: it reads fresh captchas of the new set far better than the same network trained from
+    scratch on those 32 for as many epochs."""
+    from helpers.models import seed_everything
+    from helpers.transfer import fine_tune
+
+    source_alphabet, target_alphabet = "ABCDEFGHJK", "ABCDEFGHJKLM"
+    options = dict(filters=(16, 32, 32), rnn_units=(32,), dense_units=32, step_width=4, augment=False)
+    recipe = dict(epochs=12, height=32, keep_aspect=True, crop_text=True, learning_rate=3e-3, schedule="cosine")
+
+    def drawn(count: int, seed: int, alphabet: str, size: tuple[int, int]) -> tuple[list, list]:
+        captchas = generate_captchas(count, "easy", seed=seed, alphabet=alphabet, size=size)
+        return [c.image for c in captchas], [c.label for c in captchas]
+
+    source = drawn(1000, 1, source_alphabet, (120, 40))
+    source_val = drawn(60, 2, source_alphabet, (120, 40))
+    tiny, tiny_val = drawn(32, 3, target_alphabet, (160, 60)), drawn(16, 4, target_alphabet, (160, 60))
+    test = drawn(100, 5, target_alphabet, (160, 60))
+    seed_everything(0)
+    pretrained, _ = ctc.train_crnn(*source, *source_val, alphabet=source_alphabet, **recipe, **options)
+    tuned, history, mapping = fine_tune(pretrained, tiny, tiny_val, alphabet=target_alphabet, seed=0,
+                                        frozen_epochs=2, epochs=10)
+    assert (mapping.kept, mapping.new, mapping.dropped) == (source_alphabet, "LM", "")
+    assert len(history["loss"]) == len(history["val_loss"]) <= 12
+    seed_everything(0)
+    scratch, _ = ctc.train_crnn(*tiny, *tiny_val, alphabet=target_alphabet, **recipe, **options)
+    tuned_exact = ctc.exact_match(ctc.predict_labels(tuned, test[0]), test[1])
+    scratch_exact = ctc.exact_match(ctc.predict_labels(scratch, test[0]), test[1])
+    assert tuned_exact >= scratch_exact + 0.25, (tuned_exact, scratch_exact)
+
+
+def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pretrained = tmp_path / "pretrained.model"
+    assert main(["pretrain", "--out", str(pretrained), "--steps", "2", "--workers", "0", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "pretrained for 2 steps (64 drawn captchas)" in out and "held-out drawn captchas" in out
+    reader = load_reader(pretrained, kind="ctc")
+    assert reader.alphabet == PRETRAIN_ALPHABET and reader.info["pretraining"]["steps"] == 2
+
+    folder = tmp_path / "site"
+    save_captchas(generate_captchas(30, "easy", seed=8, alphabet="ABC#", size=(120, 45)), folder)
+    tuned = tmp_path / "site.model"
+    assert main(["train", "--data", str(folder), "--model", "ctc", "--init", str(pretrained), "--epochs", "1",
+                 "--out", str(tuned), "--quiet"]) == 0
+    fine = load_reader(tuned, kind="ctc")
+    assert fine.alphabet == "#ABC"
+    assert fine.info["init"]["kept"] == "ABC" and fine.info["init"]["new"] == "#"
+    assert fine.info["init"]["pretraining"]["steps"] == 2
+    assert fine.info["training"]["epochs"] >= 2  # the frozen epochs, then at least one more
+
+
+def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "site"
+    save_captchas(generate_captchas(20, "easy", seed=9, size=(120, 45)), folder)
+    forest = tmp_path / "forest.model"
+    assert main(["train", "--data", str(folder), "--model", "rf", "--out", str(forest), "--quiet"]) == 0
+    capsys.readouterr()
+    common = ["train", "--data", str(folder), "--out", str(tmp_path / "out.model"), "--quiet"]
+    assert main(common + ["--model", "ctc", "--init", str(forest)]) == 2
+    assert "holds a rf model, not a ctc model" in capsys.readouterr().err
+    assert main(common + ["--model", "cnn", "--init", str(forest)]) == 2
+    assert "needs --model ctc" in capsys.readouterr().err
+    junk = tmp_path / "junk.model"
+    junk.write_text("not a model")
+    assert main(common + ["--model", "ctc", "--init", str(junk)]) == 2
+    assert "junk.model" in capsys.readouterr().err
+    assert not (tmp_path / "out.model").exists()
