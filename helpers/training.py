@@ -179,15 +179,16 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     if init is not None:
         if kind != "ctc" or init.kind != "ctc":
             raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
-        from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune
+        from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune, map_alphabets
 
         epochs = epochs or FINE_TUNE_EPOCHS
+        planned = map_alphabets(init.alphabet, alphabet)
+        report(f"alphabet: {len(planned.kept)} characters the pretrained reader knows"
+               + (f", {len(planned.new)} new ({planned.new})" if planned.new else "")
+               + (f"; {len(planned.dropped)} of its characters dropped" if planned.dropped else ""))
         model, history, mapping = fine_tune(init.model, train, validation, alphabet=alphabet, seed=seed,
                                             epochs=epochs,
                                             callbacks=[_epoch_printer(report, FROZEN_EPOCHS + epochs)])
-        report(f"alphabet: {len(mapping.kept)} characters kept from the pretrained reader"
-               + (f", {len(mapping.new)} new ({mapping.new})" if mapping.new else "")
-               + (f", {len(mapping.dropped)} dropped" if mapping.dropped else ""))
         reader = Reader("ctc", model, {"init": {
             "pretraining": init.info.get("pretraining"), "kept": mapping.kept, "new": mapping.new,
             "dropped": mapping.dropped}})

@@ -35,7 +35,7 @@ from helpers.variety import PRETRAIN_ALPHABET, PRETRAIN_LENGTHS, varied_batch
 keras = import_keras()
 
 __all__ = ["FINE_TUNE_EPOCHS", "FROZEN_EPOCHS", "PRETRAIN_MINUTES", "AlphabetMap", "adapt_alphabet",
-           "fine_tune", "pretrain", "stream_batches"]
+           "fine_tune", "map_alphabets", "pretrain", "stream_batches"]
 
 PRETRAIN_MINUTES: float = 10.0
 """Default time budget of ``captcha-lab pretrain`` in minutes."""
@@ -265,6 +265,12 @@ class AlphabetMap:
     dropped: str   # characters of the pretrained alphabet the new one does not use
 
 
+def map_alphabets(old: str, new: str) -> AlphabetMap:
+    """Which characters of ``new`` a reader of ``old`` already knows, which are new, which it no longer needs."""
+    return AlphabetMap(kept="".join(ch for ch in new if ch in old), new="".join(ch for ch in new if ch not in old),
+                       dropped="".join(ch for ch in old if ch not in new))
+
+
 def adapt_alphabet(model: Any, alphabet: str) -> tuple[Any, AlphabetMap]:
     """A copy of a CTC model that reads ``alphabet`` instead of its own.
 
@@ -296,9 +302,7 @@ def adapt_alphabet(model: Any, alphabet: str) -> tuple[Any, AlphabetMap]:
         if source is not None:
             new_kernel[:, j], new_bias[j] = kernel[:, source], bias[source]
     adapted.get_layer("logits").set_weights([new_kernel, new_bias])
-    mapping = AlphabetMap(kept="".join(ch for ch in new if ch in rows), new="".join(ch for ch in new if ch not in rows),
-                          dropped="".join(ch for ch in old if ch not in new))
-    return adapted, mapping
+    return adapted, map_alphabets(old, new)
 
 
 # --------------------------------------------------------------------------- fine-tuning
