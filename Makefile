@@ -32,13 +32,17 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
-# Two pytest runs side by side: the notebooks in order (each chapter reads what the one before it
-# saved; their training leaves the second core mostly idle), and, at a lower priority so that they
-# use what the notebooks leave idle, the unit tests (each in its own temporary folder) followed by
-# the solutions that draw all their own captchas; the second run's report is printed when both are done.
+# Two pytest runs side by side: chapters 1-5 in order (each reads what the one before it saved;
+# their training leaves the second core mostly idle), and, at a lower priority so that they use what
+# the notebooks leave idle, the unit tests (each in its own temporary folder) followed by the notebooks
+# that need nothing from chapters 1-5: two solutions that draw all their own captchas, then chapter 6
+# and its solutions (which read the reader chapter 6 saves); the second run's report is printed when
+# both are done.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
-                  notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
+                  notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb \
+                  notebooks/06_few_labels.ipynb \
+                  notebooks/solutions/06_few_labels_solutions.ipynb
 
 test: $(STAMP)
 	@log=$$(mktemp); \

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,33 +45,16 @@ STYLES = {"noisy": "public", "noisy-varied": "varied"}
 
 def measure(style: str, labels_counts: list[int], seed: int, init, methods: list[str]) -> list[dict]:
     """Train both readers on the first N captchas for each N; score them on the same test captchas."""
-    from helpers.datasets import split_by_captcha
     from helpers.evaluation import letter_accuracy, percent_with_interval
-    from helpers.training import train_reader
+    from helpers.transfer import learning_curve
 
     pool, test = noisy_set(STYLES[style], seed, max(labels_counts))
-    rows = []
-    for n in labels_counts:
-        split = split_by_captcha(n, seed=seed, fractions=(0.9, 0.1, 0.0))
-
-        def part(name: str):
-            return [pool[0][i] for i in split[name]], [pool[1][i] for i in split[name]]
-
-        for method in methods:
-            start = time.perf_counter()
-            reader = train_reader("ctc", part("train"), part("validation"), seed=seed,
-                                  init=init if method == "pretrained" else None)
-            seconds = time.perf_counter() - start
-            texts = [s.text for s in reader.read(test[0])]
-            right = sum(t == y for t, y in zip(texts, test[1]))
-            rows.append({"set": style, "labels": n, "method": method, "seed": seed,
-                         "exact %": percent_with_interval(right, len(texts)),
-                         "characters %": round(100 * letter_accuracy(texts, test[1]), 2),
-                         "epochs": reader.info["training"]["epochs"], "train s": round(seconds, 1),
-                         "exact": right / len(texts)})
-            print(f"{style} seed {seed} N={n} {method}: {rows[-1]['exact %']} ({seconds:.0f} s)",
-                  file=sys.stderr, flush=True)
-    return rows
+    points = learning_curve(pool, test, labels_counts, init=init, seed=seed, methods=methods,
+                            report=lambda line: print(f"{style} seed {seed} {line}", file=sys.stderr, flush=True))
+    return [{"set": style, "labels": p.labels, "method": p.method, "seed": seed,
+             "exact %": percent_with_interval(p.right, len(p.texts)),
+             "characters %": round(100 * letter_accuracy(p.texts, test[1]), 2),
+             "epochs": p.epochs, "train s": p.seconds, "exact": p.right / len(p.texts)} for p in points]
 
 
 def main() -> None:

@@ -101,3 +101,29 @@ def native_logs_discarded() -> Iterator[None]:
         os.dup2(saved, 2)
         sys.stderr = python_stderr
         copy.close()
+
+
+@contextmanager
+def native_logs_hidden() -> Iterator[None]:
+    """In a notebook, keep what TensorFlow's C++ core writes to file descriptor 2 out of the cell's output.
+
+    A Jupyter kernel shows everything written to descriptor 2 under the running
+    cell, including compiler notes about the CTC loss that are not errors of
+    the course. Inside this block the descriptor goes to the null device;
+    Python's warnings and errors still show, because the kernel's
+    ``sys.stderr`` does not write to it. Outside a kernel it does what
+    :func:`native_logs_discarded` does; with :data:`NATIVE_LOGS_VARIABLE` set, nothing.
+    """
+    if os.environ.get(NATIVE_LOGS_VARIABLE) or sys.stderr is sys.__stderr__:
+        with native_logs_discarded():
+            yield
+        return
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)

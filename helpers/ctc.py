@@ -56,6 +56,7 @@ __all__ = [
     "kept_width",
     "learning_rate_schedule",
     "step_width_of",
+    "steps_needed",
     "augmentation",
     "exact_match",
     "crop_to_text",
@@ -606,6 +607,14 @@ class TrainingData:
     fit_steps: int | None
 
 
+def steps_needed(label: str) -> int:
+    """Fewest time steps CTC can spell ``label`` in: one per character, plus a blank between equal neighbours.
+
+    At most 2L - 1 for L characters ("7777"); L when no two neighbours are equal.
+    """
+    return len(label) + sum(a == b for a, b in zip(label, label[1:]))
+
+
 def training_data(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                   val_images: Sequence[np.ndarray], val_labels: Sequence[str], *, alphabet: str,
                   height: int, width: int | None = None, keep_aspect: bool = False, crop_text: bool = False,
@@ -629,15 +638,16 @@ def training_data(train_images: Sequence[np.ndarray], train_labels: Sequence[str
         width = None
         for image, label in zip(list(train_images) + list(val_images), list(train_labels) + list(val_labels)):
             steps_here = time_steps(kept_width(np.shape(image), height, step_width), step_width)
-            if steps_here < 2 * len(label) - 1:
+            if steps_here < steps_needed(label):
                 raise ValueError(f"a {np.shape(image)[1]}x{np.shape(image)[0]} captcha labelled {label!r} gives only "
-                                 f"{steps_here} time steps at height {height}; {len(label)} characters need "
-                                 f"{2 * len(label) - 1}: use a larger height or step_width=4")
+                                 f"{steps_here} time steps at height {height}; its label needs "
+                                 f"{steps_needed(label)}: use a larger height or step_width=4")
     else:
         width = suggest_width(train_images, height) if width is None else int(width)
-        if time_steps(width, step_width) < 2 * max_len - 1:
-            raise ValueError(f"labels of {max_len} characters need a wider input than {width} pixels "
-                             f"({time_steps(width, step_width)} time steps); use width >= {step_width * (2 * max_len - 1)}")
+        most = max(steps_needed(label) for label in list(train_labels) + list(val_labels))
+        if time_steps(width, step_width) < most:
+            raise ValueError(f"labels that need {most} time steps need a wider input than {width} pixels "
+                             f"({time_steps(width, step_width)} time steps); use width >= {step_width * most}")
     y_train, _ = codec.encode(train_labels, max_len)
     y_val, _ = codec.encode(val_labels, max_len)
 

@@ -151,7 +151,8 @@ def _epoch_printer(report, epochs: int):
 def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                  validation: "tuple[list[np.ndarray], list[str]]", *, seed: int, alphabet: str | None = None,
                  epochs: int | None = None, letters: "tuple[LetterSet, LetterSet] | None" = None,
-                 report=lambda _: None, init: "Reader | None" = None) -> "Reader":
+                 report=lambda _: None, init: "Reader | None" = None, height: int | None = None,
+                 step_width: int | None = None) -> "Reader":
     """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
 
     ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
@@ -166,6 +167,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     ``init``: a pretrained CTC reader (``kind`` "ctc" only) to fine-tune
     (:func:`helpers.transfer.fine_tune`; ``epochs`` then counts the epochs
     after the frozen ones) instead of training from scratch.
+    ``height``, ``step_width``: input height and pixels per time step of a CTC
+    reader trained from scratch (default ``CTC_HEIGHT`` and ``CTC_STEP_WIDTH``;
+    a fine-tuned reader keeps those of ``init``).
     """
     from helpers.captchas import CaptchaDataError
     from helpers.evaluation import exact_match, letter_accuracy
@@ -203,8 +207,8 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         epochs = epochs or ctc_epochs(len(train[1]))
         # The schedule needs its whole length to settle: patience is long, early stopping rare.
         model, history = ctc.train_crnn(*train, *validation, alphabet=alphabet, seed=seed, epochs=epochs,
-                                        patience=max(6, epochs // 4), height=CTC_HEIGHT, keep_aspect=True,
-                                        crop_text=True, step_width=CTC_STEP_WIDTH, schedule=CTC_SCHEDULE,
+                                        patience=max(6, epochs // 4), height=height or CTC_HEIGHT, keep_aspect=True,
+                                        crop_text=True, step_width=step_width or CTC_STEP_WIDTH, schedule=CTC_SCHEDULE,
                                         learning_rate=CTC_LEARNING_RATE,
                                         callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)

@@ -198,6 +198,7 @@ class Pretrained:
 
 def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: int | None = None,
              batch_size: int = PRETRAIN_BATCH, validation: int = 256, workers: int = 1,
+             height: int | None = None, step_width: int | None = None,
              report: Callable[[str], None] = lambda _: None) -> Pretrained:
     """Train the course's CTC reader (``captcha-lab train``'s recipe) on the drawn stream.
 
@@ -210,12 +211,17 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
         batch_size: captchas per step.
         validation: held-out captchas of the stream scored at the end.
         workers: processes that draw captchas while this one trains (0: none).
+        height, step_width: the reader's input height and pixels of width per
+            time step; by default those of ``captcha-lab train`` (48 and 4).
+            A reader fine-tuned from this one keeps them. Chapter 5's 32 and 8
+            train faster and leave the all-blank start sooner.
         report: receives a progress line every ``STEPS_PER_ROUND`` steps.
 
     Returns:
         The model (alphabet ``PRETRAIN_ALPHABET``) and ``info["pretraining"]``:
-        seed, steps, captchas seen, seconds, and the exact-match and character
-        accuracy on the held-out captchas.
+        seed, steps, captchas seen, seconds, the mean training loss of every
+        ``round_steps`` steps (``losses``; the last round may be shorter), and the
+        exact-match and character accuracy on the held-out captchas.
     """
     from helpers.evaluation import letter_accuracy
     from helpers.models import seed_everything
@@ -227,26 +233,31 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
         raise ValueError(f"the budget must be positive, got minutes={minutes}, steps={steps}")
     keras.backend.clear_session()
     seed_everything(seed)
-    model = ctc.build_crnn(CTC_HEIGHT, None, len(PRETRAIN_ALPHABET), alphabet=PRETRAIN_ALPHABET,
-                           step_width=CTC_STEP_WIDTH, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
+    height, step_width = height or CTC_HEIGHT, step_width or CTC_STEP_WIDTH
+    model = ctc.build_crnn(height, None, len(PRETRAIN_ALPHABET), alphabet=PRETRAIN_ALPHABET,
+                           step_width=step_width, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
-    data = _stream_dataset(seed, batch_size, CTC_HEIGHT, CTC_STEP_WIDTH, crop_text=True, workers=workers,
+    data = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
                            ramp=PRETRAIN_RAMP)
     rounds = 10 ** 6 if steps is None else -(-steps // STEPS_PER_ROUND)
 
+    losses: list[float] = []
+
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-            report(f"step {budget.step}: loss {(logs or {}).get('loss', float('nan')):.3f}, "
+            losses.append(round(float((logs or {}).get("loss", float("nan"))), 4))
+            report(f"step {budget.step}: loss {losses[-1]:.3f}, "
                    f"{time.perf_counter() - budget.start:.0f} s, {100 * min(1.0, budget.used()):.0f} % of the budget")
 
     start = time.perf_counter()
-    model.fit(data, epochs=rounds, steps_per_epoch=STEPS_PER_ROUND, callbacks=[budget, Progress()], verbose=0)
+    model.fit(data, epochs=rounds, steps_per_epoch=STEPS_PER_ROUND, callbacks=[budget, Progress()], verbose=0,
+              shuffle=False)
     seconds = time.perf_counter() - start
     images, labels = varied_batch(seed, VALIDATION_START, validation)
     texts = ctc.predict_labels(model, images)
     info = {"pretraining": {
-        "seed": seed, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
-        "budget": {"minutes": minutes, "steps": steps},
+        "seed": seed, "height": height, "step_width": step_width, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
+        "budget": {"minutes": minutes, "steps": steps}, "round_steps": STEPS_PER_ROUND, "losses": losses,
         "validation": {"captchas": validation, "exact": round(ctc.exact_match(texts, labels), 4),
                        "characters": round(letter_accuracy(texts, labels), 4)},
     }}
@@ -361,3 +372,77 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
         fit(epochs, rate, [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                                          restore_best_weights=True)])
     return model, history, mapping
+
+
+# --------------------------------------------------------------------------- learning curves
+
+METHODS: tuple[str, ...] = ("scratch", "pretrained")
+"""The two ways :func:`learning_curve` trains a reader: from scratch, or fine-tuned from a pretrained one."""
+
+
+@dataclass
+class CurvePoint:
+    """One reader of a learning curve: how it was trained and what it read on the test captchas."""
+
+    labels: int          # labelled captchas it learned from (90 % to train, 10 % to validate)
+    method: str          # one of METHODS
+    seed: int
+    texts: list[str]     # what it read on each test captcha
+    right: int           # test captchas read exactly
+    seconds: float       # training time
+    epochs: int
+    reader: Any          # the trained helpers.readers.Reader
+
+
+def learning_curve(pool: tuple[Sequence[np.ndarray], Sequence[str]], test: tuple[Sequence[np.ndarray], Sequence[str]],
+                   counts: Sequence[int], *, init: Any, seed: int, methods: Sequence[str] = METHODS,
+                   scratch_like_init: bool = False, report: Callable[[str], None] = lambda _: None) -> list[CurvePoint]:
+    """Train a CTC reader on the first N labelled captchas of ``pool`` for each N, and score it on ``test``.
+
+    Each reader is trained as ``captcha-lab train --model ctc`` trains one
+    (:func:`helpers.training.train_reader`): 90 % of the N captchas to train,
+    10 % to validate, either from scratch or with ``--init`` (``init``, a
+    pretrained CTC reader). Every reader reads the same test captchas.
+
+    Args:
+        pool, test: (images, labels); uint8 (H, W) or (H, W, 3) images. ``pool``
+            needs at least ``max(counts)`` captchas; the sets of different N are nested.
+        counts: numbers of labelled captchas N, each at least 10.
+        methods: "scratch", "pretrained" or both.
+        scratch_like_init: train the readers from scratch at the input height
+            and pixels per time step of ``init`` (the same network, only the
+            starting weights differ) instead of ``captcha-lab train``'s.
+        report: receives one line per trained reader.
+
+    Returns:
+        One :class:`CurvePoint` per N and method, in that order.
+    """
+    from helpers.datasets import split_by_captcha
+    from helpers.training import train_reader
+
+    if max(counts) > len(pool[1]) or min(counts) < 10:
+        raise ValueError(f"every N must be between 10 and the {len(pool[1])} captchas of the pool, got {list(counts)}")
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+    geometry = {}
+    if scratch_like_init:
+        geometry = {"height": ctc.input_size(init.model)[0], "step_width": ctc.step_width_of(init.model)}
+    points = []
+    for n in counts:
+        split = split_by_captcha(n, seed=seed, fractions=(0.9, 0.1, 0.0))
+        train, validation = ([[pool[0][i] for i in split[part]], [pool[1][i] for i in split[part]]]
+                             for part in ("train", "validation"))
+        for method in methods:
+            start = time.perf_counter()
+            if method == "pretrained":
+                reader = train_reader("ctc", train, validation, seed=seed, init=init)
+            else:
+                reader = train_reader("ctc", train, validation, seed=seed, **geometry)
+            seconds = time.perf_counter() - start
+            texts = [s.text for s in reader.read(test[0])]
+            right = sum(text == label for text, label in zip(texts, test[1]))
+            points.append(CurvePoint(n, method, seed, texts, right, round(seconds, 1),
+                                     reader.info["training"]["epochs"], reader))
+            report(f"N={n} {method}: {right} of {len(texts)} test captchas read exactly ({seconds:.0f} s)")
+    return points

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = """
 import os, sys
@@ -34,3 +36,13 @@ def test_import_keras_applies_the_settings_and_keeps_the_start_up_note_out() -> 
 def test_a_setting_of_your_own_wins() -> None:
     done = _run(TF_ENABLE_ONEDNN_OPTS="0", TF_CPP_MIN_LOG_LEVEL="2")
     assert done.stdout.split() == ["3", "0", "2"]
+
+
+def test_native_logs_hidden_silences_descriptor_2_only_inside(capfd: pytest.CaptureFixture[str]) -> None:
+    from helpers.backend import native_logs_hidden
+
+    with native_logs_hidden():
+        os.write(2, b"compiler note\n")
+    os.write(2, b"after\n")
+    err = capfd.readouterr().err
+    assert "compiler note" not in err and "after" in err

@@ -238,10 +238,14 @@ def test_a_model_that_crops_text_reads_the_text_wherever_it_sits(tmp_path: Path)
                                atol=1e-6)
 
 
+def test_steps_needed_counts_a_blank_between_equal_neighbours_only() -> None:
+    assert [ctc.steps_needed(label) for label in ("ABCDE", "7777", "AAB", "ABA", "")] == [5, 7, 4, 3, 0]
+
+
 def test_training_refuses_inputs_too_narrow_for_the_labels() -> None:
     images = [np.zeros((60, 160), np.uint8)] * 2
-    with pytest.raises(ValueError, match="wider input"):
-        ctc.train_crnn(images, ["ABCDE", "ABCDE"], images, ["ABCDE", "ABCDE"], alphabet=ALPHABET,
+    with pytest.raises(ValueError, match="wider input"):  # 64 px: 8 time steps; "AABBCCDE" needs 11
+        ctc.train_crnn(images, ["AABBCCDE", "ABCDE"], images, ["ABCDE", "ABCDE"], alphabet=ALPHABET,
                        epochs=1, width=64)
     with pytest.raises(ValueError, match="labels"):
         ctc.train_crnn(images, ["AB"], images, ["AB", "CD"], alphabet=ALPHABET, epochs=1)

@@ -136,6 +136,7 @@ def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: p
     assert "pretrained for 2 steps (64 drawn captchas)" in out and "held-out drawn captchas" in out
     reader = load_reader(pretrained, kind="ctc")
     assert reader.alphabet == PRETRAIN_ALPHABET and reader.info["pretraining"]["steps"] == 2
+    assert len(reader.info["pretraining"]["losses"]) == 1  # one round, cut short by the step budget
 
     folder = tmp_path / "site"
     save_captchas(generate_captchas(30, "easy", seed=8, alphabet="ABC#", size=(120, 45)), folder)
@@ -166,3 +167,13 @@ def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
     assert main(common + ["--model", "ctc", "--init", str(junk)]) == 2
     assert "junk.model" in capsys.readouterr().err
     assert not (tmp_path / "out.model").exists()
+
+
+def test_learning_curve_refuses_a_grid_it_cannot_draw() -> None:
+    from helpers.transfer import learning_curve
+
+    pool = ([np.zeros((20, 60), np.uint8)] * 30, ["AB"] * 30)
+    with pytest.raises(ValueError, match="between 10 and the 30"):
+        learning_curve(pool, pool, [10, 40], init=None, seed=0)
+    with pytest.raises(ValueError, match="unknown methods"):
+        learning_curve(pool, pool, [10], init=None, seed=0, methods=["scratch", "magic"])
