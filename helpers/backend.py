@@ -118,12 +118,5 @@ def native_logs_hidden() -> Iterator[None]:
         with native_logs_discarded():
             yield
         return
-    saved = os.dup(2)
-    null = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(null, 2)
-    os.close(null)
-    try:
+    with _discard_native_stderr():
         yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
