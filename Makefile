@@ -26,7 +26,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed: run make PYTHON=python3.11 (or similar)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course,test]"
 	@touch $(STAMP)
 
 run: $(STAMP)
@@ -47,7 +47,7 @@ SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
 
 test: $(STAMP)
 	@log=$$(mktemp); \
-	  nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
+	  TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
 	  $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(FEW_LABELS) $(SELF_CONTAINED)); chapters=$$?; \
 	  wait $$others; rest=$$?; \
 	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \

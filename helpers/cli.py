@@ -14,6 +14,11 @@ from pathlib import Path
 from helpers import __version__
 
 
+COURSE_PACKAGES = frozenset({"tensorflow", "keras", "sklearn", "skops", "pandas", "matplotlib", "papermill",
+                             "nbformat", "tf2onnx", "onnx", "scipy"})
+"""Packages of the ``course`` extra: a command that needs one tells a light install how to get it."""
+
+
 class UsageError(Exception):
     """A problem with the user's input that the CLI reports in one line."""
 
@@ -330,6 +335,48 @@ def _add_guided(p: argparse.ArgumentParser) -> None:
                    "the letters best (recognition-guided cutting; slower)")
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from helpers.portable import PROBABILITY_TOLERANCE, export_onnx
+
+    if args.check < 1:
+        raise UsageError(f"--check must be at least 1 captcha, got {args.check}")
+    reader = _load_reader(args.model)
+    images = None
+    if args.check_data:
+        from helpers.captchas import load_captchas
+
+        images = load_captchas(Path(args.check_data), skip_bad=True).images[:args.check]
+        if not images:
+            raise UsageError(f"{args.check_data} holds no readable captchas to check the export on")
+    _progress(args)(f"exporting the {reader.kind} reader and reading "
+                    f"{len(images) if images else args.check} check captchas with both …")
+    result = export_onnx(reader, Path(args.out), overwrite=args.overwrite, check_images=images,
+                         check_count=args.check, seed=args.seed)
+    size = Path(args.out).stat().st_size / 1e6
+    print(f"wrote {args.out} ({size:.1f} MB): the same text as the Keras reader on {result.same_texts} of "
+          f"{result.captchas} check captchas, probabilities within {result.max_difference:.1g} "
+          f"(allowed {PROBABILITY_TOLERANCE:g}); read it with captcha-lab solve --model {args.out}")
+    return 0
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a CNN or CTC reader as ONNX, to read captchas without TensorFlow",
+                       description="Write the network of a reader file as an ONNX file (alphabet and preprocessing "
+                       "in its metadata), after checking that it reads check captchas exactly as the Keras "
+                       "network does. captcha-lab solve --model FILE.onnx then needs only "
+                       "pip install 'learning-captchas[solve]'.")
+    p.add_argument("--model", required=True, help="a cnn, cnn-original or ctc reader file (or a notebook's model)")
+    p.add_argument("--out", required=True, help="the ONNX file to write (ending in .onnx)")
+    p.add_argument("--check", type=int, default=200,
+                   help="captchas both must read alike before the file is kept (default: 200)")
+    p.add_argument("--check-data", metavar="DIR",
+                   help="read the check captchas from this folder (default: draw them in the reader's characters)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the drawn check captchas (default: 0)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing file")
+    p.add_argument("--quiet", action="store_true", help="no progress messages")
+    p.set_defaults(func=_cmd_export)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
@@ -499,6 +546,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pretrain(sub)
     _add_train(sub)
     _add_solve(sub)
+    _add_export(sub)
     _add_evaluate(sub)
     _add_benchmark(sub)
     _add_run(sub)
@@ -528,6 +576,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"captcha-lab {args.command}: interrupted", file=sys.stderr)
         return 130
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in COURSE_PACKAGES:
+            raise
+        print(f"captcha-lab {args.command}: error: this needs {exc.name.split('.')[0]}, which the light install "
+              "(learning-captchas[solve]) leaves out; install the whole course with "
+              "pip install 'learning-captchas[course]', or read captchas with an ONNX file from captcha-lab export",
+              file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `captcha-lab solve … | head`
         return 0
     except Exception as exc:

@@ -44,7 +44,7 @@ MANIFEST = "reader.json"
 KINDS: tuple[str, ...] = ("rf", "cnn", "cnn-original", "ctc")
 """Model kinds: the forest and both CNNs read cut-out letters; "ctc" reads whole captchas."""
 
-FORBIDDEN_SUFFIXES = (".keras", ".skops", ".json", ".h5")
+FORBIDDEN_SUFFIXES = (".keras", ".skops", ".json", ".h5", ".onnx")
 """Names a reader file must not have: they would pass it off as a plain model file."""
 
 
@@ -65,9 +65,7 @@ class Reader:
     def alphabet(self) -> str:
         """Every character the reader can answer, sorted as the model stores them."""
         if self.kind == "ctc":
-            from helpers import ctc
-
-            return ctc.codec_from_model(self.model).alphabet
+            return _ctc_parts(self.model)[1].alphabet
         return "".join(self.model.classes)
 
     @property
@@ -92,23 +90,36 @@ class Reader:
             lengths = [length] if length is not None else self.lengths
             return solve(images, self.model, lengths[0] if len(lengths) == 1 else (lengths or None),
                          batch_size=batch_size, guided=guided)
-        from helpers import ctc
+        from helpers import ctc_reading
 
-        codec = ctc.codec_from_model(self.model)
+        how, codec, run = _ctc_parts(self.model)
         readable, solutions = [], [None] * len(images)
         for k, image in enumerate(images):
             try:
-                ctc._gray(image, k)
+                ctc_reading._gray(image, k)
                 readable.append(k)
             except ValueError as exc:
                 solutions[k] = Solution("", np.zeros(0, np.float32), np.zeros((0, 4), np.int32), False,
                                         f"not an image: {exc}")
-        probs = ctc.predict_probabilities(self.model, [images[k] for k in readable], batch_size=batch_size)
-        for k, (text, confidence) in zip(readable, ctc.greedy_readings(probs, codec)):
+        probs = ctc_reading.read_probabilities(run, [images[k] for k in readable], how, batch_size)
+        for k, (text, confidence) in zip(readable, ctc_reading.greedy_readings(probs, codec)):
             ok = bool(text)
             solutions[k] = Solution(text, confidence, np.zeros((0, 4), np.int32), ok,
                                     "" if ok else "the reader saw no character")
         return solutions  # type: ignore[return-value]
+
+
+def _ctc_parts(model: Any) -> tuple[Any, Any, Any]:
+    """How a CTC network reads, its codec, and the function that runs one batch through it.
+
+    A Keras model (:mod:`helpers.ctc`) or an exported one (:mod:`helpers.portable`,
+    which carries the first two itself and never needs TensorFlow).
+    """
+    if hasattr(model, "reader_input"):
+        return model.reader_input, model.codec, model.predict_on_batch
+    from helpers import ctc
+
+    return ctc.reader_input(model), ctc.codec_from_model(model), model.predict_on_batch
 
 
 def describe(kind: str, model: Any) -> dict[str, Any]:
@@ -122,7 +133,7 @@ def describe(kind: str, model: Any) -> dict[str, Any]:
                 "preprocessing": {"gray": True, "contrast_stretch": True,
                                   "resize": "stretch to the input size" if width else
                                   "keep the aspect ratio, pad with white to the batch's widest",
-                                  "step_width": ctc.step_width_of(model)}}
+                                  "step_width": ctc.step_width_of(model), "crop_text": ctc.crops_text(model)}}
     return {"kind": kind, "alphabet": "".join(model.classes),
             "input": {"letter_size": model.letter_size, "channels": 1},
             "preprocessing": {"gray": True, "segmentation": "otsu", "letter_size": model.letter_size}}
@@ -141,13 +152,24 @@ def check_output(path: Path, *, overwrite: bool) -> Path:
     if path.suffix.lower() in FORBIDDEN_SUFFIXES:
         raise ModelFileError(f"{path.name}: a reader file is not a plain {path.suffix} file; "
                              f"give it another name, such as {path.with_suffix('.model').name}")
+    return check_new_file(path, overwrite=overwrite, example="reader.model")
+
+
+def check_new_file(path: Path, *, overwrite: bool, example: str) -> Path:
+    """Refuse to write a file at ``path`` if it is a folder, its folder is missing, or it exists (unless ``overwrite``)."""
     if path.is_dir():
-        raise ModelFileError(f"{path} is a folder; give a file name such as {path / 'reader.model'}")
+        raise ModelFileError(f"{path} is a folder; give a file name such as {path / example}")
     if not path.parent.is_dir():
         raise ModelFileError(f"the folder of {path} does not exist; create it first")
     if path.exists() and not overwrite:
         raise ModelFileError(f"{path} already exists; choose another name or pass --overwrite to replace it")
     return path
+
+
+def manifest_of(reader: Reader) -> dict[str, Any]:
+    """What a saved reader says about itself: file format, course version, ``info`` and :func:`describe`."""
+    return {"format": FORMAT, "format_version": FORMAT_VERSION, "course_version": __version__,
+            **reader.info, **describe(reader.kind, reader.model)}
 
 
 def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -160,8 +182,7 @@ def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) ->
     if reader.kind not in KINDS:
         raise ValueError(f"unknown reader kind {reader.kind!r}; choose from {', '.join(KINDS)}")
     path = check_output(Path(path), overwrite=overwrite)
-    manifest = {"format": FORMAT, "format_version": FORMAT_VERSION, "course_version": __version__,
-                **reader.info, **describe(reader.kind, reader.model)}
+    manifest = manifest_of(reader)
     tmp = path.with_name(f".{path.name}.partial")
     try:
         with tempfile.TemporaryDirectory() as work:
@@ -268,7 +289,9 @@ def load_reader(path: str | Path, *, kind: str | None = None) -> Reader:
     Reads reader files (``captcha-lab train``, ``benchmark --save-models``,
     :func:`save_reader`) and the notebooks' model files: a forest ``.skops``
     or CNN ``.keras`` with its ``.json`` beside it, or chapter 5's CTC
-    ``.keras``. ``kind``: refuse a reader of another kind. Raises
+    ``.keras``; and an ``.onnx`` file from ``captcha-lab export``, read with ONNX
+    Runtime, without TensorFlow (:mod:`helpers.portable`). ``kind``: refuse a
+    reader of another kind. Raises
     :class:`ModelFileError` with what to do when the file is missing,
     damaged, from a newer version, of another kind or untrusted.
     """
@@ -276,6 +299,16 @@ def load_reader(path: str | Path, *, kind: str | None = None) -> Reader:
     if not path.is_file():
         raise ModelFileError(f"model file {path} does not exist; train one with captcha-lab train "
                              "(or the notebooks) and pass its path")
+    from helpers import portable
+
+    reader = portable.load_onnx_reader(path) if portable.is_onnx_file(path) else _load_course_file(path)
+    if kind is not None and reader.kind != kind and not (kind == "letters" and reader.kind != "ctc"):
+        raise ModelFileError(f"{path} holds a {reader.kind} model, not a {kind} model")
+    return reader
+
+
+def _load_course_file(path: Path) -> Reader:
+    """A reader file (zip with ``reader.json``) or a model file as the notebooks save it."""
     is_zip = path.stat().st_size >= 4 and path.read_bytes()[:4] == b"PK\x03\x04"
     reader = None
     if is_zip:
@@ -286,11 +319,7 @@ def load_reader(path: str | Path, *, kind: str | None = None) -> Reader:
         except zipfile.BadZipFile as exc:
             if not (path.suffix == ".skops" or path.with_suffix(".json").is_file()):
                 raise ModelFileError(f"could not load {path}: it is damaged ({exc}); train and save it again") from None
-    if reader is None:
-        reader = _load_notebook_file(path, is_zip)
-    if kind is not None and reader.kind != kind and not (kind == "letters" and reader.kind != "ctc"):
-        raise ModelFileError(f"{path} holds a {reader.kind} model, not a {kind} model")
-    return reader
+    return reader if reader is not None else _load_notebook_file(path, is_zip)
 
 
 def _load_notebook_file(path: Path, is_zip: bool) -> Reader:
@@ -330,5 +359,5 @@ def reader_summary(reader: Reader) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "Reader", "check_output", "describe", "load_reader",
-           "reader_summary", "save_reader"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "Reader", "check_new_file", "check_output", "describe",
+           "load_reader", "manifest_of", "reader_summary", "save_reader"]

@@ -1,0 +1,339 @@
+"""What goes into a CTC reader and what comes out of it, without Keras.
+
+Everything here is plain NumPy and OpenCV, so a reader exported to ONNX
+(:mod:`helpers.portable`) prepares and decodes captchas exactly as the Keras
+reader of :mod:`helpers.ctc` does, on a machine without TensorFlow:
+
+* :class:`CharCodec`: labels to class indices and back (class 0 = the blank);
+* :func:`prepare_images`: captchas of any size to the network's input
+  (B, height, width, 1) float32 in [0, 1], white = 1;
+* :func:`read_probabilities`: a batch of captchas through any network that
+  maps such an input to (B, T, n_classes) probabilities, grouped by width;
+* :func:`greedy_readings`: probabilities to texts, with a confidence per character.
+
+:mod:`helpers.ctc` imports all of these, so ``ctc.CharCodec`` and the others
+keep working.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+BLANK: int = 0
+"""Class index of the CTC blank symbol."""
+
+PAD: int = 0
+"""Value that pads encoded labels to a common length (the blank: never a character)."""
+
+POOLED_WIDTH_FACTOR: int = 8
+"""Default pixel width of one time step: the feature extractor shrinks the width by this factor."""
+
+WIDTH_QUANTUM: int = 16
+"""A model of any width reads each captcha padded with white to the next multiple of this many pixels."""
+
+
+# --------------------------------------------------------------------------- text <-> integers
+
+
+@dataclass(frozen=True)
+class CharCodec:
+    """Turns labels into integer sequences for CTC and back.
+
+    ``alphabet[k]`` is class k + 1; class 0 is the CTC blank, which also pads
+    encoded labels. A model for this codec has ``n_classes`` = len(alphabet) + 1
+    outputs per time step.
+    """
+
+    alphabet: str
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.alphabet, str) or not self.alphabet:
+            raise ValueError(f"the alphabet must be a non-empty string of characters, got {self.alphabet!r}")
+        seen: set[str] = set()
+        for ch in self.alphabet:
+            if ch in seen:
+                raise ValueError(f"the alphabet {self.alphabet!r} lists {ch!r} twice; give each character once")
+            seen.add(ch)
+
+    @property
+    def n_symbols(self) -> int:
+        """Number of characters (without the blank)."""
+        return len(self.alphabet)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of model outputs per time step: the characters plus the blank."""
+        return len(self.alphabet) + 1
+
+    def _index(self) -> dict[str, int]:
+        return {ch: k + 1 for k, ch in enumerate(self.alphabet)}
+
+    def encode(self, labels: Sequence[str], max_len: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Labels -> padded class indices and lengths.
+
+        Args:
+            labels: N strings, possibly of different lengths, each non-empty.
+            max_len: width of the padded array; defaults to the longest label.
+
+        Returns:
+            ``(indices, lengths)``: (N, max_len) int32 with rows padded by ``PAD``
+            (0), and (N,) int32 label lengths.
+
+        Raises:
+            ValueError: a label is empty, longer than ``max_len``, or uses a
+                character outside the alphabet (the message names both).
+        """
+        if isinstance(labels, str):
+            raise ValueError(f"encode expects a list of labels, got the single string {labels!r}; "
+                             f"wrap it in a list: [{labels!r}]")
+        labels = list(labels)
+        index = self._index()
+        longest = max((len(label) for label in labels), default=0)
+        width = longest if max_len is None else int(max_len)
+        indices = np.full((len(labels), width), PAD, dtype=np.int32)
+        lengths = np.zeros(len(labels), dtype=np.int32)
+        for i, label in enumerate(labels):
+            if not isinstance(label, str) or not label:
+                raise ValueError(f"label #{i} is {label!r}; every captcha needs a non-empty text label")
+            if len(label) > width:
+                raise ValueError(f"label {label!r} has {len(label)} characters, more than max_len={width}")
+            for j, ch in enumerate(label):
+                if ch not in index:
+                    raise ValueError(
+                        f"label {label!r} contains {ch!r}, which is not in the alphabet {self.alphabet!r}; "
+                        "add it to the alphabet or fix the label"
+                    )
+                indices[i, j] = index[ch]
+            lengths[i] = len(label)
+        return indices, lengths
+
+    def decode(self, indices: Sequence[int] | np.ndarray) -> str:
+        """Class indices -> text. Blank/padding (0) and -1 (``ctc_decode``'s padding) are skipped.
+
+        This is a plain lookup: it does not merge repeats (``decode_predictions``
+        does the CTC collapsing before calling it).
+
+        Raises:
+            ValueError: an index is larger than the alphabet.
+        """
+        chars = []
+        for value in np.asarray(indices).ravel().tolist():
+            k = int(value)
+            if k == BLANK or k == -1:
+                continue
+            if k < 0 or k > self.n_symbols:
+                raise ValueError(f"class index {k} does not exist for the {self.n_symbols}-character alphabet "
+                                 f"{self.alphabet!r} (valid: 1..{self.n_symbols}, 0 = blank)")
+            chars.append(self.alphabet[k - 1])
+        return "".join(chars)
+
+
+# --------------------------------------------------------------------------- time steps
+
+
+def time_steps(width: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:
+    """Number of time steps T a model built with ``step_width`` produces for an input ``width`` pixels wide."""
+    return int(width) // int(step_width)
+
+
+def steps_needed(label: str) -> int:
+    """Fewest time steps CTC can spell ``label`` in: one per character, plus a blank between equal neighbours.
+
+    At most 2L - 1 for L characters ("7777"); L when no two neighbours are equal.
+    """
+    return len(label) + sum(a == b for a, b in zip(label, label[1:]))
+
+
+def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
+    """Share of captchas read completely right (0.0-1.0)."""
+    if len(predicted) != len(expected):
+        raise ValueError(f"{len(predicted)} predictions for {len(expected)} labels")
+    if not expected:
+        raise ValueError("no labels to compare")
+    return sum(p == e for p, e in zip(predicted, expected)) / len(expected)
+
+
+# --------------------------------------------------------------------------- images
+
+
+def _gray(image: np.ndarray, i: int) -> np.ndarray:
+    """One (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA uint8 image -> (H, W) uint8."""
+    image = np.asarray(image)
+    if image.dtype != np.uint8:
+        raise ValueError(f"image #{i} has dtype {image.dtype}; pass uint8 pixels (0-255), e.g. "
+                         "np.clip(image, 0, 255).astype(np.uint8)")
+    if image.ndim == 2:
+        return image
+    if image.ndim == 3 and image.shape[2] == 1:
+        return image[:, :, 0]
+    if image.ndim == 3 and image.shape[2] == 3:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+    if image.ndim == 3 and image.shape[2] == 4:
+        alpha = image[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        return cv2.cvtColor(np.rint(rgb).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    raise ValueError(f"image #{i} has shape {image.shape}; expected (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA")
+
+
+def _scale(gray: np.ndarray, height: int, width: int, stretch_contrast: bool) -> np.ndarray:
+    """(H, W) uint8 -> (height, width) float32 in [0, 1], optionally contrast-stretched."""
+    shrink = gray.shape[0] > height or gray.shape[1] > width
+    resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    values = resized.astype(np.float32)
+    if stretch_contrast:
+        low, high = np.percentile(values, (1.0, 99.0))
+        return np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
+    return values * (1.0 / 255.0)
+
+
+def crop_to_text(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Each image cut down to the box around its ink (:func:`helpers.segmentation.text_box`).
+
+    Text that fills only a small part of a captcha then fills the model's
+    input: resized to the model's height, its letters keep more pixels and
+    take more time steps, and where the text sits no longer matters.
+    Images (H, W[, C]) in, views (h, w[, C]) of them out.
+    """
+    from helpers.segmentation import text_box
+
+    out = []
+    for image in images:
+        x, y, w, h = (int(v) for v in text_box(np.asarray(image)))
+        out.append(np.asarray(image)[y:y + h, x:x + w])
+    return out
+
+
+def kept_width(shape: Sequence[int], height: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:
+    """Width in pixels of an image of ``shape`` (H, W, ...) resized to ``height`` with its aspect ratio kept."""
+    return max(2 * int(step_width), int(round(shape[1] * height / max(shape[0], 1))))
+
+
+def prepare_images(images: Sequence[np.ndarray], height: int, width: int | None, *,
+                   stretch_contrast: bool = True, step_width: int = POOLED_WIDTH_FACTOR) -> np.ndarray:
+    """Images of any size -> the model's input.
+
+    Each image is turned gray and resized: with a ``width``, stretched to
+    ``width`` x ``height``; with ``width=None``, to ``height`` with its aspect
+    ratio kept (at least two time steps wide) and padded on the right with
+    white up to the widest image of the batch. Values are scaled to [0, 1];
+    with ``stretch_contrast`` each image's darkest 1 % of pixels become 0 and
+    its brightest 1 % become 1, so pale and dark ink look alike to the model.
+
+    Args:
+        images: N uint8 arrays, (H, W) gray or (H, W, 3) RGB (or RGBA); sizes may differ.
+        height, width: the model's input size (width None: any width).
+        step_width: pixels per time step (only sets the narrowest kept width).
+
+    Returns:
+        (N, height, W, 1) float32 in [0, 1]; W = ``width``, or the widest kept width.
+    """
+    grays = [_gray(image, i) for i, image in enumerate(images)]
+    widths = [width] * len(grays) if width is not None else [kept_width(g.shape, height, step_width) for g in grays]
+    out = np.ones((len(grays), height, max(widths, default=width or 2 * step_width), 1), dtype=np.float32)
+    for i, (gray, w) in enumerate(zip(grays, widths)):
+        out[i, :, :w, 0] = _scale(gray, height, w, stretch_contrast)
+    return out
+
+
+def suggest_width(images: Sequence[np.ndarray], height: int) -> int:
+    """An input width for ``height`` that keeps the images' median aspect ratio, a multiple of 8."""
+    if not len(images):
+        raise ValueError("no images to measure")
+    ratio = float(np.median([np.asarray(im).shape[1] / np.asarray(im).shape[0] for im in images]))
+    return max(8, int(round(height * ratio / 8.0)) * 8)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class ReaderInput:
+    """How a CTC network reads: its input height and width (None: any width), the
+    pixels of width per time step, whether captchas are first cut down to their
+    text (:func:`crop_to_text`), and its outputs per time step (characters + blank)."""
+
+    height: int
+    width: int | None
+    step_width: int
+    crop_text: bool
+    n_classes: int
+
+
+def read_probabilities(run: Callable[[np.ndarray], np.ndarray], images: Sequence[np.ndarray], how: ReaderInput,
+                       batch_size: int = 128) -> np.ndarray:
+    """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size.
+
+    ``run`` maps one batch of inputs (b, height, width, 1) float32 to its
+    probabilities (b, T, n_classes): a Keras model's ``predict_on_batch`` or an
+    ONNX session. Captchas are cut down to their text first when ``how.crop_text``.
+
+    For a network of any width, captchas padded to the same width are read
+    together and every captcha gets only its own time steps: T is that of the
+    widest, and the steps past a narrower captcha's end are set to the blank
+    (probability 1).
+    """
+    height, width, step = how.height, how.width, how.step_width
+    n_classes = how.n_classes
+    if how.crop_text:
+        images = crop_to_text(images)
+    if not len(images):
+        return np.zeros((0, time_steps(width, step) if width else 0, n_classes), np.float32)
+    if width is not None:
+        x = prepare_images(images, height, width, step_width=step)
+        return np.concatenate([np.asarray(run(x[start:start + batch_size]), dtype=np.float32)
+                               for start in range(0, len(x), batch_size)])
+    widths = np.array([kept_width(np.shape(image), height, step) for image in images])
+    # Each captcha is padded with white up to the next multiple of WIDTH_QUANTUM pixels, as in
+    # training, and read with the captchas padded to the same width: its answer never depends on
+    # the others in the batch. All the time steps of its padded width count (the last character
+    # may be written in the padding).
+    padded = -(-widths // WIDTH_QUANTUM) * WIDTH_QUANTUM
+    steps = padded // step
+    out = np.zeros((len(images), int(steps.max()), n_classes), np.float32)
+    out[:, :, BLANK] = 1.0
+    for group_width in np.unique(padded):
+        group = np.flatnonzero(padded == group_width)
+        for start in range(0, len(group), batch_size):
+            chunk = group[start:start + batch_size]
+            x = np.ones((len(chunk), height, int(group_width), 1), np.float32)
+            x[:, :, :int(widths[chunk].max())] = prepare_images([images[k] for k in chunk], height, None,
+                                                                 step_width=step)
+            probs = np.asarray(run(x), dtype=np.float32)
+            for row, k in enumerate(chunk):
+                out[k, :steps[k]] = probs[row, :steps[k]]
+    return out
+
+
+
+def greedy_readings(probs: np.ndarray, codec: CharCodec) -> list[tuple[str, np.ndarray]]:
+    """Greedy CTC decoding with a confidence per character.
+
+    Args:
+        probs: (B, T, codec.n_classes) probabilities, class 0 = blank.
+
+    Returns:
+        B pairs ``(text, confidence)``: the same texts as
+        :func:`helpers.ctc.decode_predictions`, and (len(text),) float32, for each
+        character the highest probability it had over the slices that spelled it.
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    if probs.ndim != 3 or probs.shape[2] != codec.n_classes:
+        raise ValueError(f"expected probabilities of shape (B, T, {codec.n_classes}), got {probs.shape}")
+    best = probs.argmax(axis=2)
+    readings = []
+    for row, p in zip(best, probs):
+        starts = np.flatnonzero((row != BLANK) & np.r_[True, row[1:] != row[:-1]])
+        ends = np.r_[starts[1:], len(row)]
+        chars, confidence = [], []
+        for a, b in zip(starts, ends):
+            k = row[a]
+            run = np.flatnonzero(row[a:b] != k)
+            stop = a + (run[0] if len(run) else b - a)
+            chars.append(codec.alphabet[k - 1])
+            confidence.append(float(p[a:stop, k].max()))
+        readings.append(("".join(chars), np.asarray(confidence, np.float32)))
+    return readings
