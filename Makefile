@@ -38,9 +38,7 @@ run: $(STAMP)
 # in its own temporary folder): chapter 6 and its solutions (which read the reader chapter 6 saves)
 # first, so that their pretraining overlaps chapters 1-3 rather than chapter 4's speed check, then the
 # unit tests and two solutions that draw all their own captchas; the second run's report is printed
-# when both are done. The second run's TensorFlow uses one thread (TF_NUM_INTRAOP_THREADS and
-# TF_NUM_INTEROP_THREADS): two runs of two threads each on two cores spent more time switching
-# between threads than working, and the chapters' run finished about two minutes later.
+# when both are done.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
 FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
@@ -49,7 +47,7 @@ SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
 
 test: $(STAMP)
 	@log=$$(mktemp); \
-	  TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1 nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
+	  nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
 	  $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(FEW_LABELS) $(SELF_CONTAINED)); chapters=$$?; \
 	  wait $$others; rest=$$?; \
 	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
