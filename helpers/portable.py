@@ -79,18 +79,11 @@ class OnnxNetwork:
         self.input_name = inputs[0].name
         self.input_shape = tuple(d if isinstance(d, int) else None for d in inputs[0].shape)
         self.output_shape = tuple(d if isinstance(d, int) else None for d in outputs[0].shape)
-        meta = self.session.get_modelmeta().custom_metadata_map
-        self.metadata = meta
+        self.metadata = dict(self.session.get_modelmeta().custom_metadata_map)
 
     def predict_on_batch(self, x: np.ndarray) -> np.ndarray:
         """Outputs for one batch ``x`` (B, …) float32."""
         return np.asarray(self.session.run(None, {self.input_name: np.asarray(x, np.float32)})[0], np.float32)
-
-    def count_params(self) -> int:
-        """Number of weights stored in the file."""
-        import onnx
-
-        return int(sum(np.prod(t.dims) for t in onnx.load(str(self.path), load_external_data=False).graph.initializer))
 
 
 def import_onnxruntime() -> Any:
@@ -147,9 +140,6 @@ def load_onnx_reader(path: str | Path) -> Any:
     :class:`ModelFileError` when ONNX Runtime is missing or the file is not
     such a reader (or does not fit its own description).
     """
-    from helpers.ctc_reading import CharCodec, ReaderInput
-    from helpers.readers import Reader
-
     path = Path(path)
     try:
         network = OnnxNetwork(path)
@@ -159,6 +149,19 @@ def load_onnx_reader(path: str | Path) -> Any:
         raise ModelFileError(f"could not load {path}: {type(exc).__name__}: {str(exc).splitlines()[0]}. "
                              "It may be damaged or not an ONNX file; export it again") from None
     manifest = _manifest(network, path)
+    try:
+        return _reader_from(network, manifest)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path}: its reader description is incomplete ({type(exc).__name__}: {exc}); "
+                             "export it again") from None
+
+
+def _reader_from(network: OnnxNetwork, manifest: dict[str, Any]) -> Any:
+    """The :class:`helpers.readers.Reader` for ``network`` as ``manifest`` describes it (checked against it)."""
+    from helpers.ctc_reading import CharCodec, ReaderInput
+    from helpers.readers import Reader
+
+    path = network.path
     kind, alphabet = manifest["kind"], str(manifest.get("alphabet", ""))
     info = {k: v for k, v in manifest.items() if k not in ("format", "format_version")}
     shape = network.input_shape

@@ -422,3 +422,11 @@ def test_an_onnx_file_that_is_not_a_course_reader_is_refused(tmp_path: Path, exp
         load_reader(tmp_path / "foreign.onnx")
     with pytest.raises(ModelFileError, match="holds a ctc model, not a cnn model"):
         load_reader(exported["ctc"], kind="cnn")
+    incomplete = onnx.load(str(exported["ctc"]))
+    entry = next(e for e in incomplete.metadata_props if e.key == "learning-captchas reader")
+    described = json.loads(entry.value)
+    del described["preprocessing"]
+    entry.value = json.dumps(described)
+    onnx.save(incomplete, str(tmp_path / "incomplete.onnx"))
+    with pytest.raises(ModelFileError, match="incomplete"):
+        load_reader(tmp_path / "incomplete.onnx")
