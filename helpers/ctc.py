@@ -22,6 +22,11 @@ The alphabet travels inside the saved model (in the config of the final
 Import this module before ``keras.models.load_model`` so Keras knows the
 custom layer and loss, or use :func:`load_crnn`.
 
+What needs no Keras (the codec, preparing images, reading in groups of equal
+width, greedy decoding with confidences) lives in :mod:`helpers.ctc_reading`,
+so a reader exported to ONNX reads without TensorFlow; this module imports
+those names too (``ctc.CharCodec``, ``ctc.prepare_images``, …).
+
 Reproducibility: call ``keras.utils.set_random_seed(seed)`` and
 ``tf.config.experimental.enable_op_determinism()`` before building a model;
 everything random here (augmentation, dropout, shuffling) is then seeded.
