@@ -13,7 +13,7 @@ temporary folder, then measures, for the Keras reader file and the ONNX file:
 The ONNX process here runs in the course's environment; the installed size of
 the light environment is measured apart, with a fresh virtual environment:
 
-    python3 -m venv /tmp/light && /tmp/light/bin/pip install '.[solve]' && du -sh /tmp/light
+    python3 -m venv light-env && light-env/bin/pip install '.[solve]' && du -sh light-env
 
 Run from the project root, after chapter 5 (or 3) saved its model, for example:
 
