@@ -225,8 +225,7 @@ def compare(reader: Any, portable: Any, images: list[np.ndarray], batch_size: in
     else:
         from helpers.solver import cut_captcha
 
-        cuts = [cut_captcha(image, reader.lengths[0] if len(reader.lengths) == 1 else (reader.lengths or None),
-                            size=reader.model.letter_size) for image in images]
+        cuts = [cut_captcha(image, reader.letter_count(), size=reader.model.letter_size) for image in images]
         letters = np.concatenate([cut.letters for cut in cuts if cut.ok] or
                                  [np.zeros((0, reader.model.letter_size, reader.model.letter_size), np.uint8)])
         ours, theirs = reader.model.predict_proba(letters), portable.model.predict_proba(letters)

@@ -73,6 +73,12 @@ class Reader:
         """Label lengths the reader was trained on ([] when unknown)."""
         return [int(n) for n in self.info.get("lengths", [])]
 
+    def letter_count(self, length: int | None = None) -> int | list[int] | None:
+        """What a letter model cuts each captcha into (:func:`helpers.solver.cut_captcha`'s ``length``):
+        ``length`` if given, else the one length it was trained on, the several, or None when unknown."""
+        lengths = [length] if length is not None else self.lengths
+        return lengths[0] if len(lengths) == 1 else (lengths or None)
+
     def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
              batch_size: int = 512, guided: bool = False) -> list[Solution]:
         """Read a batch of captchas ((H, W) or (H, W, 3) uint8 arrays, any sizes).
@@ -87,9 +93,7 @@ class Reader:
         confidence per character; letter models also give the boxes.
         """
         if self.kind != "ctc":
-            lengths = [length] if length is not None else self.lengths
-            return solve(images, self.model, lengths[0] if len(lengths) == 1 else (lengths or None),
-                         batch_size=batch_size, guided=guided)
+            return solve(images, self.model, self.letter_count(length), batch_size=batch_size, guided=guided)
         from helpers import ctc_reading
 
         how, codec, run = _ctc_parts(self.model)
