@@ -18,12 +18,21 @@ Sets (``SETS``):
 * ``wide`` / ``wide-varied``: 4 to 8 coloured characters, 80 px high and as wide
   as the label (``wide_lookalikes.py``);
 * ``sparse`` / ``sparse-varied``: 6 (now and then 5) clean lower-case letters in a
-  small patch, anywhere in a 320x110 image (``sparse_lookalikes.py``).
+  small patch, anywhere in a 320x110 image (``sparse_lookalikes.py``);
+* ``colour`` / ``colour-dark``: the generator's looks ``colour`` and ``dark``
+  as a site might set them: 200x64, five characters from the noisy set's 19
+  symbols, each character in its own colour, three to five crossing lines as
+  bright as the characters but in other colours, saved through JPEG at
+  quality 60 (``colour``) or 40 (``colour-dark``, light text on a dark background).
+
+``--colour`` also trains and scores each model that can read colour (ctc)
+on the captchas in colour, as ``<model>+colour``, on the same split.
 
 Run from the project root, for example:
 
     .venv/bin/python benchmarks/real_styles.py --sets tight,noisy --models cnn,ctc --seeds 0,1,2
     .venv/bin/python benchmarks/real_styles.py --sets tight --count 2000 --models cnn --seeds 0
+    .venv/bin/python benchmarks/real_styles.py --sets colour,colour-dark --models ctc --colour --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -64,6 +73,17 @@ def _write_sparse(style: str) -> Callable[[Path, int, int], None]:
     return write
 
 
+def _write_colour(look: str, quality: int) -> Callable[[Path, int, int], None]:
+    def write(folder: Path, count: int, seed: int) -> None:
+        from lookalikes import LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH
+
+        from helpers.captchas import generate_captchas, save_captchas
+
+        save_captchas(generate_captchas(count, look, seed=seed, alphabet=LOOKALIKE_ALPHABET,
+                                        length=LOOKALIKE_LENGTH, size=(200, 64), jpeg_quality=quality), folder)
+    return write
+
+
 def _write_wide(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
         from wide_lookalikes import save_wide_lookalikes
@@ -81,11 +101,14 @@ SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
     "wide-varied": (_write_wide("varied"), 2000),
     "sparse": (_write_sparse("public"), 2000),
     "sparse-varied": (_write_sparse("varied"), 2000),
+    "colour": (_write_colour("colour", 60), 2000),
+    "colour-dark": (_write_colour("dark", 40), 2000),
 }
 """Set name -> (writer(folder, count, seed), the public set's size)."""
 
 
-def measure(name: str, models: list[str], seed: int, count: int | None, work: Path) -> list[dict]:
+def measure(name: str, models: list[str], seed: int, count: int | None, work: Path,
+            colour: bool = False) -> list[dict]:
     """Write (or reuse) the set drawn with ``seed`` and benchmark ``models`` on it with the same seed."""
     from helpers.benchmark import run_benchmark
 
@@ -95,7 +118,7 @@ def measure(name: str, models: list[str], seed: int, count: int | None, work: Pa
     if not folder.is_dir():
         writer(folder, count, seed)
     start = time.perf_counter()
-    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2, guided=True)
+    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2, guided=True, colour=colour)
     rows = []
     for model, scores in results["models"].items():
         rows.append({"set": name, "captchas": count, "model": model, "seed": seed,
@@ -116,6 +139,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, help="captchas per set (default: the public set's size)")
     parser.add_argument("--work", type=Path, default=Path("real_styles"), help="folder for the sets")
     parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    parser.add_argument("--colour", action="store_true", help="also score the models that can read colour in colour")
     args = parser.parse_args()
     import pandas as pd
 
@@ -128,7 +152,7 @@ def main() -> None:
     with native_logs_discarded():  # TensorFlow's C++ lines stay out of the table
         for name in args.sets.split(","):
             for seed in (int(s) for s in args.seeds.split(",")):
-                rows += measure(name, args.models.split(","), seed, args.count, args.work)
+                rows += measure(name, args.models.split(","), seed, args.count, args.work, args.colour)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")
     print(pd.DataFrame(rows).to_string(index=False))

@@ -17,7 +17,9 @@ import numpy as np
 from helpers.captchas import CaptchaDataError, load_captchas
 from helpers.datasets import split_by_captcha
 from helpers.evaluation import evaluate_reader
-from helpers.training import LETTER_MODELS, MODEL_NAMES, cut_letters, several_lengths_note, train_reader
+from helpers.training import (
+    COLOUR_MODELS, LETTER_MODELS, MODEL_NAMES, cut_letters, several_lengths_note, train_reader,
+)
 
 
 def parse_models(text: str) -> list[str]:
@@ -34,7 +36,8 @@ def parse_models(text: str) -> list[str]:
 
 def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float = 0.2, seed: int = 0,
                   skip_bad: bool = False, save_models: Path | None = None, overwrite: bool = False,
-                  guided: bool = False, report: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
+                  guided: bool = False, colour: bool = False,
+                  report: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Benchmark ``models`` on the captchas in ``data_dir``; returns the JSON-ready results.
 
     A validation set (10 % of the captchas) is carved from the training part
@@ -45,12 +48,17 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     trained reader is kept there as ``<model>.model``, the format of
     ``captcha-lab train``. With ``guided``, every letter model is scored a
     second time, as ``<model>+guided``, with recognition-guided cuts
-    (:func:`helpers.solver.solve`): the same trained model, other cuts.
+    (:func:`helpers.solver.solve`): the same trained model, other cuts. With
+    ``colour``, every model that can read colour (``COLOUR_MODELS``) is also
+    trained and scored on the captchas in colour, as ``<model>+colour``, on the
+    same split.
     """
     if not 0.05 <= test_fraction <= 0.5:
         raise CaptchaDataError(f"--test-fraction must be between 0.05 and 0.5, got {test_fraction}")
-    targets = _check_save_folder(save_models, models, overwrite) if save_models is not None else {}
-    data = load_captchas(data_dir, skip_bad=skip_bad)
+    runs = [(name, False) for name in models] + [(name, True) for name in models if colour and name in COLOUR_MODELS]
+    keys = [name + "+colour" * in_colour for name, in_colour in runs]
+    targets = _check_save_folder(save_models, keys, overwrite) if save_models is not None else {}
+    data = load_captchas(data_dir, skip_bad=skip_bad, colour=colour)
     if len(data) < 20:
         raise CaptchaDataError(f"{data_dir} holds only {len(data)} captchas; a benchmark needs at least 20")
     lengths = sorted(data.lengths)
@@ -76,14 +84,17 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
                     "skipped": len(data.skipped)},
         "models": {},
     }
-    for name in models:
-        report(f"training {name} …")
+    colour_letters = None
+    for (name, in_colour), key in zip(runs, keys):
+        if in_colour and name in LETTER_MODELS and colour_letters is None:
+            colour_letters = cut_letters(part("train"), part("validation"), seed=seed, report=report, colour=True)
+        report(f"training {key} …")
         # No epoch lines here: the benchmark reports one line per model.
         reader = train_reader(name, part("train"), part("validation"), seed=seed, alphabet=data.alphabet,
-                              letters=letters)
+                              letters=colour_letters if in_colour else letters, colour=in_colour)
         for guide in (False, True) if guided and name in LETTER_MODELS else (False,):
             scores, solutions = evaluate_reader(reader, test_images, test_labels, guided=guide)
-            results["models"][name + "+guided" * guide] = {
+            results["models"][key + "+guided" * guide] = {
                 "letter_accuracy": scores["characters"],
                 "captcha_accuracy": scores["exact"],
                 "segmentation_failure_rate": round(float(np.mean([not s.ok for s in solutions])), 4)
@@ -98,8 +109,8 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
             reader.info["data"] = {"folder": Path(data_dir).name, "captchas": len(data),
                                    "train": len(split["train"]), "validation": len(split["validation"]),
                                    "test": len(test_labels), "seed": seed}
-            save_reader(reader, targets[name], overwrite=overwrite)
-            report(f"saved {name} as {targets[name]}")
+            save_reader(reader, targets[key], overwrite=overwrite)
+            report(f"saved {key} as {targets[key]}")
     return results
 
 

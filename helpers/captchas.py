@@ -26,11 +26,23 @@ small captchas of tightly set letters (72x24 by default):
 * ``tight-varied``: harder, three typefaces, a new one for every letter, more
   rotation and overlaps of up to three pixels.
 
+Two looks in colour (160x60, like the levels):
+
+* ``colour``: every character in its own saturated colour on a pale tinted
+  background, crossed by three to five lines in other colours. Characters and
+  lines are drawn at the same brightness, so in gray the lines look like ink
+  and only the colours tell them apart;
+* ``dark``: the same, light on a dark background.
+
+``make_captcha`` and the other drawing functions take ``jpeg_quality`` to
+add the blocky artefacts of JPEG compression at that quality.
+
 Reading
 -------
 ``load_captchas`` reads a folder of labelled captchas made by anyone (PNG,
 JPEG or BMP), takes each label from the file name or from a ``.txt`` file
-next to the image, and returns grayscale ``uint8`` arrays.
+next to the image, and returns grayscale ``uint8`` arrays (RGB ones with
+``colour=True``).
 
 Everything random is driven by explicit seeds: the same seed and parameters
 give the same pixels (and byte-identical PNG files) whatever the global
@@ -79,7 +91,7 @@ DEFAULT_ALPHABET: str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 LEVELS: tuple[str, ...] = ("easy", "medium", "hard")
 """The course's difficulty levels, from easiest to hardest."""
 
-LOOKS: tuple[str, ...] = LEVELS + ("tight", "tight-varied")
+LOOKS: tuple[str, ...] = LEVELS + ("tight", "tight-varied", "colour", "dark")
 """Every look the generator draws: the levels, then imitations of real captcha styles."""
 
 DEFAULT_SIZE: tuple[int, int] = (160, 60)
@@ -203,6 +215,8 @@ class _Style:
     tinted_ink: bool
     may_touch: bool = False      # ``gap`` may be negative: neighbours touch or overlap by that much
     size: tuple[int, int] = DEFAULT_SIZE  # the look's default (width, height)
+    hues: bool = False           # ink of saturated random hues whose brightness (luma) lies in ``ink``
+    crossing: tuple[int, int] = (0, 0)  # fewest and most lines across the text, coloured as the ink
 
 
 _SERIF_SANS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
@@ -240,6 +254,16 @@ _STYLES: dict[str, _Style] = {
         font_scale=0.74, size_jitter=0.08, max_rotation=20.0, warp=0.08, gap=(-8.0, -1.0), overlap=(0.0, 0.0),
         touch_prob=0.0, jitter=6.0, background=(240, 255), tinted_background=False, ink=(0, 60),
         ink_per_char=False, tinted_ink=False, may_touch=True, size=(72, 24),
+    ),
+    "colour": _Style(
+        fonts=_SERIF_SANS, font_per_char=True, font_scale=0.62, size_jitter=0.1, max_rotation=20.0, warp=0.0,
+        gap=(1.0, 8.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=6.0, background=(225, 250),
+        tinted_background=True, ink=(95, 125), ink_per_char=True, tinted_ink=True, hues=True, crossing=(3, 5),
+    ),
+    "dark": _Style(
+        fonts=_SERIF_SANS, font_per_char=True, font_scale=0.62, size_jitter=0.1, max_rotation=20.0, warp=0.0,
+        gap=(1.0, 8.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=6.0, background=(10, 45),
+        tinted_background=True, ink=(150, 185), ink_per_char=True, tinted_ink=True, hues=True, crossing=(3, 5),
     ),
 }
 
@@ -382,6 +406,27 @@ def _random_colour(rng: np.random.Generator, lo_hi: tuple[int, int], tinted: boo
     return v, v, v
 
 
+_LUMA = np.array([0.299, 0.587, 0.114])
+"""ITU-R 601 weights of red, green and blue in gray (what gray conversion computes)."""
+
+
+def _hue_colour(rng: np.random.Generator, luma: tuple[int, int]) -> tuple[int, int, int]:
+    """A saturated colour of random hue whose brightness (luma, see ``_LUMA``) lies in ``luma``."""
+    import colorsys
+
+    target = float(rng.uniform(*luma))
+    rgb = np.array(colorsys.hsv_to_rgb(float(rng.random()), float(rng.uniform(0.7, 1.0)), 1.0)) * 255.0
+    y = float(rgb @ _LUMA)
+    rgb = rgb * (target / y) if y >= target else rgb + (255.0 - rgb) * (target - y) / (255.0 - y)
+    r, g, b = (int(v) for v in np.clip(np.rint(rgb), 0, 255))
+    return r, g, b
+
+
+def _ink_colour(rng: np.random.Generator, style: _Style) -> tuple[int, int, int]:
+    """One colour for a character (or a crossing line) of ``style``."""
+    return _hue_colour(rng, style.ink) if style.hues else _random_colour(rng, style.ink, style.tinted_ink)
+
+
 def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator) -> list[_CharPlan]:
     """Draw fonts, sizes, angles, warps and colours for every character.
 
@@ -389,13 +434,13 @@ def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator
     """
     fonts = tuple(_SMALL_FONT.get(f, f) for f in style.fonts) if small else style.fonts
     font = fonts[int(rng.integers(len(fonts)))]
-    colour = _random_colour(rng, style.ink, style.tinted_ink)
+    colour = _ink_colour(rng, style)
     plans = []
     for ch in label:
         if style.font_per_char:
             font = fonts[int(rng.integers(len(fonts)))]
         if style.ink_per_char:
-            colour = _random_colour(rng, style.ink, style.tinted_ink)
+            colour = _ink_colour(rng, style)
         scale = 1.0 + float(rng.uniform(-style.size_jitter, style.size_jitter))
         angle = float(rng.uniform(-style.max_rotation, style.max_rotation))
         warp = tuple(float(v) for v in rng.uniform(-1.0, 1.0, size=8))
@@ -525,6 +570,34 @@ def _draw_wave(draw: ImageDraw.ImageDraw, size: tuple[int, int], unit: float,
     draw.line(list(zip(xs.tolist(), ys.tolist())), fill=colour, width=max(1, round(3 * unit)), joint="curve")
 
 
+def _draw_crossing(draw: ImageDraw.ImageDraw, size: tuple[int, int], unit: float, boxes: np.ndarray,
+                   style: _Style, rng: np.random.Generator) -> None:
+    """Colour looks: lines across the text, gently bent, each in a colour of its own drawn like the ink."""
+    width, height = size
+    left, right = int(boxes[:, 0].min()), int((boxes[:, 0] + boxes[:, 2]).max())
+    top, bottom = int(boxes[:, 1].min()), int((boxes[:, 1] + boxes[:, 3]).max())
+    for _ in range(int(rng.integers(style.crossing[0], style.crossing[1] + 1))):
+        x0 = float(rng.uniform(0, max(1, left)))
+        x1 = float(rng.uniform(min(right, width - 1), width))
+        y0, y1 = (float(v) for v in rng.uniform(top, bottom, size=2))
+        bend = float(rng.uniform(-0.25, 0.25)) * height
+        ts = np.linspace(0.0, 1.0, 24)
+        xs = x0 + (x1 - x0) * ts
+        ys = y0 + (y1 - y0) * ts + bend * 4 * ts * (1 - ts)
+        draw.line(list(zip(xs.tolist(), ys.tolist())), fill=_ink_colour(rng, style),
+                  width=max(1, round(float(rng.uniform(1.5, 3.5)) * unit)), joint="curve")
+
+
+def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
+    """(H, W, 3) uint8 -> the same picture after JPEG compression at ``quality`` (1-95), as a new array."""
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="JPEG", quality=int(quality))
+    with Image.open(io.BytesIO(buffer.getvalue())) as img:
+        return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
+
+
 def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: np.random.Generator) -> Captcha:
     """Draw one captcha of ``size`` for a validated label with the given style."""
     width, height = size
@@ -565,6 +638,8 @@ def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: n
     elif level == "hard":
         _draw_wave(draw, size, unit, plans[0].colour, rng)
         _draw_dots(draw, size, unit * 0.8, int(rng.integers(20, 40) * area) + 3, plans[0].colour, rng)
+    if style.crossing != (0, 0):
+        _draw_crossing(draw, size, unit, boxes, style, rng)
     return Captcha(label=label, image=np.asarray(image, dtype=np.uint8).copy(), boxes=boxes)
 
 
@@ -572,7 +647,7 @@ def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: n
 
 
 def make_captcha(label: str, level: str = "easy", *, seed: int,
-                 size: tuple[int, int] | None = None) -> Captcha:
+                 size: tuple[int, int] | None = None, jpeg_quality: int | None = None) -> Captcha:
     """Draw one captcha showing ``label``.
 
     Args:
@@ -581,6 +656,8 @@ def make_captcha(label: str, level: str = "easy", *, seed: int,
         seed: non-negative integer; the same seed gives the same pixels.
         size: (width, height) in pixels, height at least ``MIN_HEIGHT``; None: the
             look's own size (``DEFAULT_SIZE`` for the levels, 72x24 for the tight looks).
+        jpeg_quality: 1-95 to pass the picture through JPEG compression at that
+            quality (blocky artefacts, smeared colours), None for clean pixels.
 
     Returns:
         A ``Captcha`` with an (H, W, 3) uint8 image and (len(label), 4) int32 boxes.
@@ -588,12 +665,29 @@ def make_captcha(label: str, level: str = "easy", *, seed: int,
     style = _check_level(level)
     size = _check_size(style.size if size is None else size)
     _check_text(label, style, "label")
+    quality = _check_quality(jpeg_quality)
     rng = np.random.default_rng(_check_seed(seed))
-    return _render(label, style, level, size, rng)
+    return _finish(_render(label, style, level, size, rng), quality)
+
+
+def _check_quality(quality: int | None) -> int | None:
+    if quality is None:
+        return None
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 95:
+        raise CaptchaDataError(f"jpeg_quality must be a whole number from 1 to 95 (or None), got {quality!r}")
+    return int(quality)
+
+
+def _finish(captcha: Captcha, quality: int | None) -> Captcha:
+    """The captcha as drawn, or with JPEG artefacts of ``quality``."""
+    if quality is None:
+        return captcha
+    return Captcha(label=captcha.label, image=_jpeg(captcha.image, quality), boxes=captcha.boxes)
 
 
 def iter_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str = DEFAULT_ALPHABET,
-                  length: int = 4, size: tuple[int, int] | None = None) -> Iterator[Captcha]:
+                  length: int = 4, size: tuple[int, int] | None = None,
+                  jpeg_quality: int | None = None) -> Iterator[Captcha]:
     """Lazily draw ``count`` captchas with random labels (see ``generate_captchas``).
 
     Arguments are checked at once, before the first captcha is drawn.
@@ -602,25 +696,27 @@ def iter_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str =
     size = _check_size(style.size if size is None else size)
     _check_text(alphabet, style, "alphabet")
     seed = _check_seed(seed)
+    quality = _check_quality(jpeg_quality)
     if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 0:
         raise CaptchaDataError(f"count must be a non-negative integer, got {count!r}")
     if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
         raise CaptchaDataError(f"length must be a positive integer (characters per captcha), got {length!r}")
-    return _iter_captchas(int(count), style, level, seed, alphabet, int(length), size)
+    return _iter_captchas(int(count), style, level, seed, alphabet, int(length), size, quality)
 
 
 def _iter_captchas(count: int, style: _Style, level: str, seed: int, alphabet: str, length: int,
-                   size: tuple[int, int]) -> Iterator[Captcha]:
+                   size: tuple[int, int], quality: int | None = None) -> Iterator[Captcha]:
     chars = list(alphabet)
     level_key = LOOKS.index(level)  # each look gets its own labels for the same seed
     for i in range(count):
         rng = np.random.default_rng([seed, level_key, i])
         label = "".join(chars[int(k)] for k in rng.integers(0, len(chars), size=length))
-        yield _render(label, style, level, size, rng)
+        yield _finish(_render(label, style, level, size, rng), quality)
 
 
 def generate_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str = DEFAULT_ALPHABET,
-                      length: int = 4, size: tuple[int, int] | None = None) -> list[Captcha]:
+                      length: int = 4, size: tuple[int, int] | None = None,
+                      jpeg_quality: int | None = None) -> list[Captcha]:
     """Draw ``count`` captchas with random labels of ``length`` characters from ``alphabet``.
 
     Captcha i is drawn from its own generator ``numpy.random.default_rng([seed, level, i])``
@@ -630,7 +726,8 @@ def generate_captchas(count: int, level: str = "easy", *, seed: int, alphabet: s
     Returns:
         A list of ``Captcha``; each image is (H, W, 3) uint8 with (H, W) = size[::-1].
     """
-    return list(iter_captchas(count, level, seed=seed, alphabet=alphabet, length=length, size=size))
+    return list(iter_captchas(count, level, seed=seed, alphabet=alphabet, length=length, size=size,
+                              jpeg_quality=jpeg_quality))
 
 
 # --------------------------------------------------------------------------- saving
@@ -809,6 +906,15 @@ def _gray_from_pil(img: Image.Image) -> np.ndarray:
     return np.array(img.convert("RGB").convert("L"), dtype=np.uint8)
 
 
+def _rgb_from_pil(img: Image.Image) -> np.ndarray:
+    """Any Pillow image -> (H, W, 3) uint8 RGB; transparency is composited over white, gray repeated."""
+    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        return np.repeat(_gray_from_pil(img)[:, :, None], 3, axis=2)
+    rgba = img.convert("RGBA")
+    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return np.array(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.uint8)
+
+
 def to_gray(image: np.ndarray) -> np.ndarray:
     """Convert an image array to grayscale the way ``load_captchas`` does.
 
@@ -930,8 +1036,8 @@ def _too_big(width: int, height: int, max_pixels: int) -> str:
     )
 
 
-def _decode(path: Path, max_pixels: int) -> np.ndarray:
-    """Read one image file as (H, W) uint8 gray, checking its size before decoding."""
+def _decode(path: Path, max_pixels: int, colour: bool = False) -> np.ndarray:
+    """Read one image file as (H, W) uint8 gray (or (H, W, 3) RGB), checking its size before decoding."""
     try:
         if path.stat().st_size == 0:
             raise _BadFile("the file is empty (0 bytes)")
@@ -959,13 +1065,13 @@ def _decode(path: Path, max_pixels: int) -> np.ndarray:
             raise _BadFile(f"it is {width}x{height} pixels (empty)")
         try:
             img.load()
-            return _gray_from_pil(img)
+            return _rgb_from_pil(img) if colour else _gray_from_pil(img)
         except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
             raise _BadFile(f"it is corrupt or truncated ({e})") from None
 
 
-def read_image(path: str | Path, *, max_pixels: int = 4_000_000) -> np.ndarray:
-    """Read one image file (PNG, JPG, BMP; any mode) as (H, W) uint8 grayscale.
+def read_image(path: str | Path, *, max_pixels: int = 4_000_000, colour: bool = False) -> np.ndarray:
+    """Read one image file (PNG, JPG, BMP; any mode) as (H, W) uint8 grayscale, or (H, W, 3) RGB with ``colour``.
 
     Raises CaptchaDataError naming the file when it is missing, empty, corrupt
     or larger than ``max_pixels`` (checked before decoding).
@@ -974,7 +1080,7 @@ def read_image(path: str | Path, *, max_pixels: int = 4_000_000) -> np.ndarray:
     if not path.is_file():
         raise CaptchaDataError(f"{path} does not exist or is not a file")
     try:
-        return _decode(path, max_pixels)
+        return _decode(path, max_pixels, colour)
     except _BadFile as exc:
         raise CaptchaDataError(f"{path}: {exc}") from None
 
@@ -995,8 +1101,8 @@ def _list_folder(directory: Path) -> tuple[list[Path], dict[str, Path]]:
 
 
 def load_captchas(directory: str | Path, *, skip_bad: bool = False,
-                  max_pixels: int = 4_000_000) -> CaptchaSet:
-    """Read a folder of labelled captchas as grayscale arrays.
+                  max_pixels: int = 4_000_000, colour: bool = False) -> CaptchaSet:
+    """Read a folder of labelled captchas as grayscale (or colour) arrays.
 
     Only the folder's top level is read; hidden files and ``boxes.json`` are
     ignored. Images are PNG, JPEG or BMP (any case of extension). The label is
@@ -1010,9 +1116,10 @@ def load_captchas(directory: str | Path, *, skip_bad: bool = False,
         skip_bad: record unusable files in ``skipped`` instead of raising.
         max_pixels: refuse images with more pixels (checked from the header,
             before decoding).
+        colour: keep the colours: (H, W, 3) RGB images instead of gray.
 
     Returns:
-        A ``CaptchaSet`` of (H, W) uint8 images sorted by file name.
+        A ``CaptchaSet`` of (H, W) (or (H, W, 3)) uint8 images sorted by file name.
 
     Raises:
         CaptchaDataError: missing folder, no images, a bad file (unless
@@ -1052,7 +1159,7 @@ def load_captchas(directory: str | Path, *, skip_bad: bool = False,
             problem = _label_problem(label)
             if problem:
                 raise _BadFile(problem)
-            gray = _decode(path, int(max_pixels))
+            gray = _decode(path, int(max_pixels), colour)
         except _BadFile as e:
             if not skip_bad:
                 raise CaptchaDataError(

@@ -37,6 +37,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
                 alphabet=args.alphabet,
                 length=args.length,
                 size=_generate_size(args),
+                jpeg_quality=args.jpeg_quality,
             ),
             total=args.count,
             desc=f"drawing {args.level} captchas",
@@ -66,7 +67,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
                        description="Draw N captchas and save them as OUT/<label>.png "
                        "(the same seed always gives byte-identical files).")
     p.add_argument("--level", choices=LOOKS, default="easy",
-                   help="difficulty, or a real site's style: tight, tight-varied (default: easy)")
+                   help="difficulty, or a real site's style: tight, tight-varied; in colour: colour, dark "
+                        "(light on dark) (default: easy)")
     p.add_argument("--count", type=int, required=True, help="how many captchas")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--out", required=True, help="output folder (must be empty or new)")
@@ -76,6 +78,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--height", type=int, help=f"image height in pixels (default: {DEFAULT_SIZE[1]}, tight looks 24)")
     p.add_argument("--format", choices=FILE_FORMATS, default="png",
                    help="png: <label>.png files; jpg+txt: 00001.jpg with its label in 00001.txt (default: png)")
+    p.add_argument("--jpeg-quality", type=int, metavar="Q",
+                   help="add JPEG compression artefacts at quality Q (1-95; lower is blockier)")
     p.add_argument("--overwrite", action="store_true",
                    help="write into a non-empty folder, replacing same-named captchas only")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -127,7 +131,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from helpers.datasets import split_by_captcha
     from helpers.models import ModelFileError
     from helpers.readers import check_output, load_reader, reader_summary, save_reader
-    from helpers.training import several_lengths_note, train_reader
+    from helpers.training import COLOUR_MODELS, several_lengths_note, train_reader
 
     try:
         out = check_output(Path(args.out), overwrite=args.overwrite)
@@ -145,8 +149,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
             init = load_reader(Path(args.init), kind="ctc")
         except ModelFileError as exc:
             raise UsageError(f"--init {args.init}: {exc}; make a pretrained reader with captcha-lab pretrain") from None
+    if args.colour and args.model not in COLOUR_MODELS:
+        raise UsageError(f"--colour: the {args.model} model reads gray letters; colour input is for "
+                         f"--model {' or --model '.join(COLOUR_MODELS)}")
+    if args.colour and init is not None:
+        raise UsageError("--colour cannot go with --init: the pretrained reader reads gray captchas")
     report = _progress(args)
-    data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
+    data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=args.colour)
     if len(data) < 10:
         raise UsageError(f"{args.data} holds only {len(data)} captchas; training needs at least 10")
     split = split_by_captcha(len(data), seed=args.seed, fractions=(1 - args.validation_fraction,
@@ -162,7 +171,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
 
     reader = train_reader(args.model, part("train"), part("validation"), seed=args.seed, alphabet=data.alphabet,
-                          epochs=args.epochs, report=report, init=init)
+                          epochs=args.epochs, report=report, init=init, colour=args.colour)
     reader.info["data"] = {"folder": Path(args.data).resolve().name, "captchas": len(data),
                            "train": len(split["train"]), "validation": len(split["validation"]),
                            "skipped": len(data.skipped), "seed": args.seed}
@@ -194,6 +203,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "it; its alphabet is mapped onto the folder's")
     p.add_argument("--validation-fraction", type=float, default=0.1,
                    help="share of captchas kept out of training to validate (default: 0.1)")
+    p.add_argument("--colour", action="store_true",
+                   help="read the captchas in colour, not gray (cnn, ctc); the reader file remembers it, so solve "
+                        "and evaluate do the same")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -249,7 +261,7 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_pretrain)
 
 
-def _read_files(names: Sequence[str]) -> tuple[list[Path], dict[int, str], list[tuple[int, "object"]]]:
+def _read_files(names: Sequence[str], colour: bool = False) -> tuple[list[Path], dict[int, str], list[tuple[int, "object"]]]:
     """Expand folders into their images; read each file (unreadable ones get a reason)."""
     from helpers.captchas import IMAGE_EXTENSIONS, CaptchaDataError, read_image
 
@@ -268,7 +280,7 @@ def _read_files(names: Sequence[str]) -> tuple[list[Path], dict[int, str], list[
     readable = []
     for k, path in enumerate(paths):
         try:
-            readable.append((k, read_image(path)))
+            readable.append((k, read_image(path, colour=colour)))
         except CaptchaDataError as exc:
             problems[k] = str(exc).removeprefix(f"{path}: ")
     return paths, problems, readable
@@ -282,7 +294,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     reader = _load_reader(args.model)
     if args.length is not None and reader.kind == "ctc":
         print("captcha-lab solve: note: the ctc reader finds the length itself; --length is ignored", file=sys.stderr)
-    paths, problems, readable = _read_files(args.images)
+    paths, problems, readable = _read_files(args.images, colour=reader.channels == 3)
     solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length,
                             guided=args.guided)
     answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
@@ -290,7 +302,7 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     for (k, _), solution in zip(readable, solutions):
         confidence = [round(float(c), 4) for c in solution.confidence]
         answer = {"path": str(paths[k]), "text": solution.text, "confidence": confidence,
-                  "ok": bool(solution.ok), "reason": solution.reason}
+                  "ok": bool(solution.ok), "reason": solution.reason, "polarity": solution.polarity}
         if solution.ok and args.min_confidence is not None and min(confidence, default=0.0) < args.min_confidence:
             answer.update(ok=False, reason=f"not sure: lowest character confidence "
                                            f"{min(confidence, default=0.0):.2f} < {args.min_confidence:.2f}")
@@ -345,7 +357,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     if args.check_data:
         from helpers.captchas import load_captchas
 
-        images = load_captchas(Path(args.check_data), skip_bad=True).images[:args.check]
+        images = load_captchas(Path(args.check_data), skip_bad=True, colour=reader.channels == 3).images[:args.check]
         if not images:
             raise UsageError(f"{args.check_data} holds no readable captchas to check the export on")
     _progress(args)(f"exporting the {reader.kind} reader and reading "
@@ -391,7 +403,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if gallery_path is not None and gallery_path.exists() and not args.overwrite:
         raise UsageError(f"{gallery_path} already exists; choose another --json file or pass --overwrite")
     reader = _load_reader(args.model)
-    data = load_captchas(Path(args.data), skip_bad=args.skip_bad)
+    data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=reader.channels == 3)
     unknown = sorted(set(data.alphabet) - set(reader.alphabet))
     if unknown:
         raise UsageError(f"the captchas in {args.data} use {''.join(unknown)}, which this model never learned "
@@ -489,7 +501,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     results = run_benchmark(Path(args.data), models, test_fraction=args.test_fraction, seed=args.seed,
                             skip_bad=args.skip_bad, report=_progress(args),
                             save_models=Path(args.save_models) if args.save_models else None,
-                            overwrite=args.overwrite, guided=args.guided)
+                            overwrite=args.overwrite, guided=args.guided, colour=args.colour)
     print(format_table(results))
     if json_path is not None:
         _write_json(json_path, results)
@@ -512,6 +524,8 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--guided", action="store_true",
                    help="also score each letter model with recognition-guided cuts (as <model>+guided)")
+    p.add_argument("--colour", action="store_true",
+                   help="also train and score every model that can read colour (cnn, ctc) in colour, as <model>+colour")
     p.add_argument("--quiet", action="store_true", help="no progress messages")
     p.set_defaults(func=_cmd_benchmark)
 

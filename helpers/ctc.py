@@ -175,7 +175,7 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
                filters: Sequence[int] = (16, 32, 64), rnn_units: Sequence[int] = (128, 128),
                rnn: str = "gru", dense_units: int = 256, dropout: float = 0.2, step_width: int = POOLED_WIDTH_FACTOR,
                augment: bool = True, augment_strength: float = 1.0, seed: int = 0, crop_text: bool = False,
-               shortcut: bool = False, clipnorm: float | None = None,
+               shortcut: bool = False, clipnorm: float | None = None, channels: int = 1,
                learning_rate: float | keras.optimizers.schedules.LearningRateSchedule = 1e-3) -> keras.Model:
     """A compiled CNN + bidirectional RNN for CTC.
 
@@ -208,10 +208,11 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
         seed: seeds augmentation and dropout.
         crop_text: remember that this model reads captchas cut down to their
             text (:func:`crop_to_text`); the predict functions then cut them.
+        channels: 1 reads gray captchas, 3 reads them in colour (RGB).
         learning_rate: Adam's learning rate (a number or a Keras schedule).
 
     Returns:
-        A model compiled with ``CTCLoss``; input (B, height, width, 1) float32
+        A model compiled with ``CTCLoss``; input (B, height, width, channels) float32
         in [0, 1], output (B, width // step_width, n_symbols + 1) probabilities.
     """
     if alphabet is not None and len(alphabet) != n_symbols:
@@ -230,7 +231,9 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
         raise ValueError(f"input {width}x{height} is too small: use at least {min_height} pixels high and "
                          f"{2 * step_width} wide (e.g. 32 high)")
 
-    inputs = keras.Input((height, width, 1), name="image")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (gray) or 3 (colour), got {channels}")
+    inputs = keras.Input((height, width, channels), name="image")
     x = augmentation(seed, augment_strength)(inputs) if augment else inputs
     for i, n in enumerate(filters):
         if i == 0:
@@ -284,9 +287,14 @@ def crops_text(model: keras.Model) -> bool:
 def input_size(model: keras.Model) -> tuple[int, int | None]:
     """(height, width) of the images a model reads; width is None for a model of any width."""
     shape = model.input_shape
-    if len(shape) != 4 or shape[1] is None:
-        raise ValueError(f"expected a model with input (B, height, width, 1), got {shape}")
+    if len(shape) != 4 or shape[1] is None or shape[3] not in (1, 3):
+        raise ValueError(f"expected a model with input (B, height, width, 1 or 3), got {shape}")
     return int(shape[1]), None if shape[2] is None else int(shape[2])
+
+
+def channels_of(model: keras.Model) -> int:
+    """Input channels of a model built by ``build_crnn``: 1 (gray) or 3 (colour)."""
+    return int(model.input_shape[3])
 
 
 def step_width_of(model: keras.Model) -> int:
@@ -335,7 +343,7 @@ def _width_buckets(widths: np.ndarray, batch_size: int, buckets: int = 6) -> lis
 def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle_seed: int | None) -> Any:
     """A ``tf.data`` pipeline of (images, labels) batches for ``fit``.
 
-    ``x``: N float32 (height, W_i) images whose widths may differ; ``y``: (N, L)
+    ``x``: N float32 (height, W_i, C) images whose widths may differ; ``y``: (N, L)
     int32 padded labels. Images of similar width are batched together and
     padded with white to the widest of their batch, so a 140 px captcha is
     not padded to the 780 px of the widest one. With ``shuffle_seed``, the
@@ -345,16 +353,16 @@ def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle
 
     widths = np.array([image.shape[1] for image in x])
     if len(set(widths.tolist())) == 1:  # one width: plain batches of a fixed shape
-        ds = tf.data.Dataset.from_tensor_slices((np.stack(x)[..., np.newaxis], y))
+        ds = tf.data.Dataset.from_tensor_slices((np.stack(x), y))
         if shuffle_seed is not None:
             ds = ds.shuffle(len(widths), seed=shuffle_seed, reshuffle_each_iteration=True)
         return ds.batch(batch_size).prefetch(2)
-    columns = np.concatenate([image.T for image in x])  # every image as W_i rows of `height` values
+    columns = np.concatenate([image.transpose(1, 0, 2) for image in x])  # each image as W_i rows of (height, C)
     images = tf.RaggedTensor.from_row_lengths(columns, widths)
     ds = tf.data.Dataset.from_tensor_slices((images, y))
     if shuffle_seed is not None:
         ds = ds.shuffle(len(widths), seed=shuffle_seed, reshuffle_each_iteration=True)
-    ds = ds.map(lambda image, label: (tf.transpose(image)[:, :, tf.newaxis], label))
+    ds = ds.map(lambda image, label: (tf.transpose(image, (1, 0, 2)), label))
     boundaries = _width_buckets(widths, batch_size)
     if not boundaries:
         return ds.padded_batch(batch_size, padding_values=(1.0, PAD)).prefetch(2)
@@ -410,7 +418,8 @@ class TrainingData:
 def training_data(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
                   val_images: Sequence[np.ndarray], val_labels: Sequence[str], *, alphabet: str,
                   height: int, width: int | None = None, keep_aspect: bool = False, crop_text: bool = False,
-                  step_width: int = POOLED_WIDTH_FACTOR, batch_size: int = 32, seed: int = 0) -> TrainingData:
+                  step_width: int = POOLED_WIDTH_FACTOR, batch_size: int = 32, seed: int = 0,
+                  channels: int = 1) -> TrainingData:
     """Check, cut, resize and encode captchas for a CTC model, as :func:`train_crnn` describes its arguments.
 
     Raises:
@@ -444,12 +453,12 @@ def training_data(train_images: Sequence[np.ndarray], train_labels: Sequence[str
     y_val, _ = codec.encode(val_labels, max_len)
 
     def scaled(images: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """(height, W) float32 images; with ``keep_aspect``, padded as :func:`predict_probabilities` pads them."""
+        """(height, W, channels) float32 images; with ``keep_aspect``, padded as :func:`predict_probabilities` pads them."""
         out = []
         for image in images:
-            x = prepare_images([image], height, width, step_width=step_width)[0, :, :, 0]
+            x = prepare_images([image], height, width, step_width=step_width, channels=channels)[0]
             if keep_aspect:
-                x = np.pad(x, ((0, 0), (0, -x.shape[1] % WIDTH_QUANTUM)), constant_values=1.0)
+                x = np.pad(x, ((0, 0), (0, -x.shape[1] % WIDTH_QUANTUM), (0, 0)), constant_values=1.0)
             out.append(x)
         return out
 
@@ -500,7 +509,7 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
             "constant" keeps it.
         callbacks: more Keras callbacks (a progress printer, say).
         verbose: Keras' progress output (0 = silent).
-        model_options: passed on to ``build_crnn`` (filters, rnn_units, ...).
+        model_options: passed on to ``build_crnn`` (filters, rnn_units, channels, ...).
 
     Returns:
         ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per epoch.
@@ -508,7 +517,7 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     data = training_data(train_images, train_labels, val_images, val_labels, alphabet=alphabet,
                          height=height, width=width, keep_aspect=keep_aspect, crop_text=crop_text,
                          step_width=int(model_options.get("step_width", POOLED_WIDTH_FACTOR)),
-                         batch_size=batch_size, seed=seed)
+                         batch_size=batch_size, seed=seed, channels=int(model_options.get("channels", 1)))
     rate = learning_rate_schedule(schedule, learning_rate, data.steps_per_epoch * epochs)
     model = build_crnn(height, data.width, CharCodec(alphabet).n_symbols, alphabet=alphabet, seed=seed,
                        crop_text=crop_text, learning_rate=rate, **model_options)
@@ -528,7 +537,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
 def reader_input(model: keras.Model) -> ReaderInput:
     """How a model built by ``build_crnn`` reads: input size, pixels per time step, text cropping, outputs."""
     height, width = input_size(model)
-    return ReaderInput(height, width, step_width_of(model), crops_text(model), int(model.output_shape[-1]))
+    return ReaderInput(height, width, step_width_of(model), crops_text(model), int(model.output_shape[-1]),
+                       channels_of(model))
 
 
 def predict_probabilities(model: keras.Model, images: Sequence[np.ndarray], batch_size: int = 128) -> np.ndarray:

@@ -6,7 +6,8 @@ reader of :mod:`helpers.ctc` does, on a machine without TensorFlow:
 
 * :class:`CharCodec`: labels to class indices and back (class 0 = the blank);
 * :func:`prepare_images`: captchas of any size to the network's input
-  (B, height, width, 1) float32 in [0, 1], white = 1;
+  (B, height, width, 1 or 3) float32 in [0, 1], white = 1, text dark on light
+  whatever its polarity in the captcha (:func:`dark_text`);
 * :func:`read_probabilities`: a batch of captchas through any network that
   maps such an input to (B, T, n_classes) probabilities, grouped by width;
 * :func:`greedy_readings`: probabilities to texts, with a confidence per character.
@@ -162,6 +163,12 @@ def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
 
 def _gray(image: np.ndarray, i: int) -> np.ndarray:
     """One (H, W), (H, W, 1), (H, W, 3) RGB or (H, W, 4) RGBA uint8 image -> (H, W) uint8."""
+    image = _pixels(image, i)
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def _pixels(image: np.ndarray, i: int) -> np.ndarray:
+    """One uint8 image -> (H, W) gray or (H, W, 3) RGB, RGBA composited over white."""
     image = np.asarray(image)
     if image.dtype != np.uint8:
         raise ValueError(f"image #{i} has dtype {image.dtype}; pass uint8 pixels (0-255), e.g. "
@@ -171,19 +178,35 @@ def _gray(image: np.ndarray, i: int) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 1:
         return image[:, :, 0]
     if image.ndim == 3 and image.shape[2] == 3:
-        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_RGB2GRAY)
+        return np.ascontiguousarray(image)
     if image.ndim == 3 and image.shape[2] == 4:
         alpha = image[:, :, 3:4].astype(np.float32) / 255.0
         rgb = image[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
-        return cv2.cvtColor(np.rint(rgb).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+        return np.rint(rgb).astype(np.uint8)
     raise ValueError(f"image #{i} has shape {image.shape}; expected (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA")
 
 
-def _scale(gray: np.ndarray, height: int, width: int, stretch_contrast: bool) -> np.ndarray:
-    """(H, W) uint8 -> (height, width) float32 in [0, 1], optionally contrast-stretched."""
-    shrink = gray.shape[0] > height or gray.shape[1] > width
-    resized = cv2.resize(gray, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
-    values = resized.astype(np.float32)
+def dark_text(image: np.ndarray, i: int = 0, channels: int = 1) -> tuple[np.ndarray, str]:
+    """One uint8 image -> its pixels with the text dark on light, and the polarity it had.
+
+    ``channels`` 1 gives (H, W) gray, 3 gives (H, W, 3) RGB (a gray image is
+    repeated in every channel). Light text on a dark background
+    (:func:`helpers.segmentation.text_polarity`) is inverted, in every channel.
+    """
+    from helpers.segmentation import LIGHT_ON_DARK, text_polarity
+
+    pixels = _pixels(image, i)
+    gray = pixels if pixels.ndim == 2 else cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)
+    polarity = text_polarity(gray)
+    out = gray if channels == 1 else (np.repeat(pixels[:, :, None], 3, axis=2) if pixels.ndim == 2 else pixels)
+    return (255 - out if polarity == LIGHT_ON_DARK else out), polarity
+
+
+def _scale(pixels: np.ndarray, height: int, width: int, stretch_contrast: bool) -> np.ndarray:
+    """(H, W) or (H, W, 3) uint8 -> (height, width, 1 or 3) float32 in [0, 1], optionally contrast-stretched."""
+    shrink = pixels.shape[0] > height or pixels.shape[1] > width
+    resized = cv2.resize(pixels, (width, height), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    values = resized.astype(np.float32).reshape(height, width, -1)
     if stretch_contrast:
         low, high = np.percentile(values, (1.0, 99.0))
         return np.clip((values - low) / max(float(high - low), 1.0), 0.0, 1.0)
@@ -213,29 +236,37 @@ def kept_width(shape: Sequence[int], height: int, step_width: int = POOLED_WIDTH
 
 
 def prepare_images(images: Sequence[np.ndarray], height: int, width: int | None, *,
-                   stretch_contrast: bool = True, step_width: int = POOLED_WIDTH_FACTOR) -> np.ndarray:
+                   stretch_contrast: bool = True, step_width: int = POOLED_WIDTH_FACTOR, channels: int = 1,
+                   polarities: list[str] | None = None) -> np.ndarray:
     """Images of any size -> the model's input.
 
-    Each image is turned gray and resized: with a ``width``, stretched to
-    ``width`` x ``height``; with ``width=None``, to ``height`` with its aspect
-    ratio kept (at least two time steps wide) and padded on the right with
-    white up to the widest image of the batch. Values are scaled to [0, 1];
-    with ``stretch_contrast`` each image's darkest 1 % of pixels become 0 and
-    its brightest 1 % become 1, so pale and dark ink look alike to the model.
+    Each image is turned gray (or kept in colour with ``channels=3``), its
+    text made dark on light (:func:`dark_text`), and resized: with a ``width``,
+    stretched to ``width`` x ``height``; with ``width=None``, to ``height`` with
+    its aspect ratio kept (at least two time steps wide) and padded on the
+    right with white up to the widest image of the batch. Values are scaled to
+    [0, 1]; with ``stretch_contrast`` each image's darkest 1 % of values become
+    0 and its brightest 1 % become 1, so pale and dark ink look alike to the model.
 
     Args:
         images: N uint8 arrays, (H, W) gray or (H, W, 3) RGB (or RGBA); sizes may differ.
         height, width: the model's input size (width None: any width).
         step_width: pixels per time step (only sets the narrowest kept width).
+        channels: 1 (gray) or 3 (RGB).
+        polarities: if a list is given, the polarity found in each image is appended to it.
 
     Returns:
-        (N, height, W, 1) float32 in [0, 1]; W = ``width``, or the widest kept width.
+        (N, height, W, channels) float32 in [0, 1]; W = ``width``, or the widest kept width.
     """
-    grays = [_gray(image, i) for i, image in enumerate(images)]
-    widths = [width] * len(grays) if width is not None else [kept_width(g.shape, height, step_width) for g in grays]
-    out = np.ones((len(grays), height, max(widths, default=width or 2 * step_width), 1), dtype=np.float32)
-    for i, (gray, w) in enumerate(zip(grays, widths)):
-        out[i, :, :w, 0] = _scale(gray, height, w, stretch_contrast)
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (gray) or 3 (colour), got {channels}")
+    found = [dark_text(image, i, channels) for i, image in enumerate(images)]
+    if polarities is not None:
+        polarities.extend(polarity for _, polarity in found)
+    widths = [width] * len(found) if width is not None else [kept_width(p.shape, height, step_width) for p, _ in found]
+    out = np.ones((len(found), height, max(widths, default=width or 2 * step_width), channels), dtype=np.float32)
+    for i, ((pixels, _), w) in enumerate(zip(found, widths)):
+        out[i, :, :w] = _scale(pixels, height, w, stretch_contrast)
     return out
 
 
@@ -254,36 +285,44 @@ def suggest_width(images: Sequence[np.ndarray], height: int) -> int:
 class ReaderInput:
     """How a CTC network reads: its input height and width (None: any width), the
     pixels of width per time step, whether captchas are first cut down to their
-    text (:func:`crop_to_text`), and its outputs per time step (characters + blank)."""
+    text (:func:`crop_to_text`), its outputs per time step (characters + blank),
+    and its input channels (1: gray, 3: colour)."""
 
     height: int
     width: int | None
     step_width: int
     crop_text: bool
     n_classes: int
+    channels: int = 1
 
 
 def read_probabilities(run: Callable[[np.ndarray], np.ndarray], images: Sequence[np.ndarray], how: ReaderInput,
-                       batch_size: int = 128) -> np.ndarray:
+                       batch_size: int = 128, polarities: list[str] | None = None) -> np.ndarray:
     """Per-time-step probabilities (N, T, n_classes) float32 for uint8 images of any size.
 
-    ``run`` maps one batch of inputs (b, height, width, 1) float32 to its
+    ``run`` maps one batch of inputs (b, height, width, channels) float32 to its
     probabilities (b, T, n_classes): a Keras model's ``predict_on_batch`` or an
     ONNX session. Captchas are cut down to their text first when ``how.crop_text``.
+    ``polarities``: if a list is given, the polarity of each captcha's text
+    (:func:`dark_text`) is appended to it, in the order of ``images``.
 
     For a network of any width, captchas padded to the same width are read
     together and every captcha gets only its own time steps: T is that of the
     widest, and the steps past a narrower captcha's end are set to the blank
     (probability 1).
     """
-    height, width, step = how.height, how.width, how.step_width
+    height, width, step, channels = how.height, how.width, how.step_width, how.channels
     n_classes = how.n_classes
     if how.crop_text:
         images = crop_to_text(images)
     if not len(images):
         return np.zeros((0, time_steps(width, step) if width else 0, n_classes), np.float32)
+    found = [dark_text(image, i, channels) for i, image in enumerate(images)]
+    if polarities is not None:
+        polarities.extend(polarity for _, polarity in found)
+    images = [pixels for pixels, _ in found]  # dark on light now: preparing them again finds nothing to invert
     if width is not None:
-        x = prepare_images(images, height, width, step_width=step)
+        x = prepare_images(images, height, width, step_width=step, channels=channels)
         return np.concatenate([np.asarray(run(x[start:start + batch_size]), dtype=np.float32)
                                for start in range(0, len(x), batch_size)])
     widths = np.array([kept_width(np.shape(image), height, step) for image in images])
@@ -299,9 +338,9 @@ def read_probabilities(run: Callable[[np.ndarray], np.ndarray], images: Sequence
         group = np.flatnonzero(padded == group_width)
         for start in range(0, len(group), batch_size):
             chunk = group[start:start + batch_size]
-            x = np.ones((len(chunk), height, int(group_width), 1), np.float32)
+            x = np.ones((len(chunk), height, int(group_width), channels), np.float32)
             x[:, :, :int(widths[chunk].max())] = prepare_images([images[k] for k in chunk], height, None,
-                                                                 step_width=step)
+                                                                 step_width=step, channels=channels)
             probs = np.asarray(run(x), dtype=np.float32)
             for row, k in enumerate(chunk):
                 out[k, :steps[k]] = probs[row, :steps[k]]

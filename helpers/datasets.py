@@ -97,7 +97,7 @@ def collect_letters(results: Sequence[Segmentation], labels: Sequence[str], *,
     enters a set under the wrong label.
     """
     crops, names, source = [], [], []
-    size = next((r.letters.shape[1] for r in results if r.ok), 0)
+    shape = next((r.letters.shape[1:] for r in results if r.ok), (0, 0))
     for index, (result, label) in enumerate(zip(results, labels)):
         if not result.ok or len(result.boxes) != len(label):
             continue
@@ -107,19 +107,21 @@ def collect_letters(results: Sequence[Segmentation], labels: Sequence[str], *,
             crops.append(result.letters[k])
             names.append(char)
             source.append(index)
-    stacked = np.stack(crops) if crops else np.empty((0, size, size), np.uint8)
+    stacked = np.stack(crops) if crops else np.empty((0, *shape), np.uint8)
     return LetterSet(stacked, np.array(names, dtype=str), np.array(source, dtype=np.int64))
 
 
 def extract_letters(images: Sequence[np.ndarray], labels: Sequence[str], *, size: int = 60,
                     method: str = "otsu", truths: Sequence[np.ndarray] | None = None,
-                    min_iou: float = 0.5) -> tuple[LetterSet, list[Segmentation]]:
+                    min_iou: float = 0.5, colour: bool = False) -> tuple[LetterSet, list[Segmentation]]:
     """Segment every captcha (expecting ``len(label)`` letters) and collect its letters.
 
     ``images``: captcha arrays (H, W) or (H, W, 3). Returns the letters (see
-    :func:`collect_letters`) and one :class:`Segmentation` per captcha.
+    :func:`collect_letters`; (N, size, size, 3) in colour with ``colour``) and
+    one :class:`Segmentation` per captcha.
     """
-    results = [segment(image, len(label), size=size, method=method) for image, label in zip(images, labels)]
+    results = [segment(image, len(label), size=size, method=method, colour=colour)
+               for image, label in zip(images, labels)]
     return collect_letters(results, labels, truths=truths, min_iou=min_iou), results
 
 

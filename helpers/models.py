@@ -50,9 +50,10 @@ def as_features(letters: np.ndarray) -> np.ndarray:
 
 
 def as_tensor(letters: np.ndarray) -> np.ndarray:
-    """Letter images (N, S, S) uint8 → (N, S, S, 1) float32 in [0, 1] for a CNN (Keras wants a channel axis)."""
+    """Letter images (N, S, S) uint8 → (N, S, S, 1) float32 in [0, 1] for a CNN (Keras wants a channel axis);
+    colour letters (N, S, S, 3) keep their three channels."""
     letters = np.asarray(letters)
-    return letters[..., np.newaxis].astype(np.float32) / 255.0
+    return (letters if letters.ndim == 4 else letters[..., np.newaxis]).astype(np.float32) / 255.0
 
 
 def build_original_cnn(n_classes: int, size: int = 60, *, flatten: bool = True) -> Any:
@@ -96,10 +97,11 @@ def augmentation(seed: int, strength: float = 1.0) -> Any:
 
 def build_improved_cnn(n_classes: int, size: int = 60, *, seed: int = 0, augment: bool = True,
                        batch_norm: bool = True, dropout: float = 0.3, shrink: int = 2,
-                       filters: Sequence[int] = (32, 64, 96)) -> Any:
+                       filters: Sequence[int] = (32, 64, 96), channels: int = 1) -> Any:
     """A small modern CNN for letters: shrink, augment, conv blocks, batch norm, dropout.
 
-    Input (B, size, size, 1) float32 in [0, 1], output (B, n_classes) probabilities.
+    Input (B, size, size, channels) float32 in [0, 1] (channels 1: gray, 3: colour),
+    output (B, n_classes) probabilities.
     ``shrink`` first averages shrink×shrink pixel blocks (60×60 → 30×30): a letter
     needs fewer pixels than that, and every later layer gets ``shrink²`` times cheaper.
     ``filters`` gives the channels of each conv block (3×3 conv, batch norm, ReLU,
@@ -116,7 +118,7 @@ def build_improved_cnn(n_classes: int, size: int = 60, *, seed: int = 0, augment
         x = layers.Activation("relu")(x)
         return layers.MaxPooling2D(2)(x)
 
-    inputs = keras.Input((size, size, 1))
+    inputs = keras.Input((size, size, channels))
     x = layers.AveragePooling2D(shrink)(inputs) if shrink > 1 else inputs
     if augment:
         x = augmentation(seed)(x)
@@ -138,7 +140,8 @@ class LetterClassifier:
 
     ``kind`` is "forest" (scikit-learn, flat pixels) or "cnn" (Keras, images);
     ``classes[k]`` is the character of output column k; letters are
-    ``letter_size`` × ``letter_size`` uint8 images.
+    ``letter_size`` × ``letter_size`` uint8 images, gray or (for a network
+    whose input has three channels) in colour.
     """
 
     kind: str
@@ -146,17 +149,26 @@ class LetterClassifier:
     classes: tuple[str, ...]
     letter_size: int = 60
 
+    @property
+    def channels(self) -> int:
+        """1 when the model reads gray letters (N, S, S), 3 when it reads colour ones (N, S, S, 3)."""
+        shape = getattr(self.model, "input_shape", None) if self.kind == "cnn" else None
+        return int(shape[-1]) if shape else 1
+
     def predict_proba(self, letters: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8.
+        """Class probabilities (N, len(classes)) float32 for letters (N, S, S) uint8 ((N, S, S, 3) in colour).
 
         The network reads ``batch_size`` letters per call.
         """
         letters = np.asarray(letters)
         if len(letters) == 0:
             return np.zeros((0, len(self.classes)), np.float32)
-        if letters.shape[1:] != (self.letter_size, self.letter_size):
+        if letters.shape[1:3] != (self.letter_size, self.letter_size):
             raise ValueError(f"this model reads {self.letter_size}x{self.letter_size} letters, "
                              f"got {letters.shape[1]}x{letters.shape[2]}")
+        if (letters.ndim == 4) != (self.channels == 3):
+            raise ValueError(f"this model reads {'colour' if self.channels == 3 else 'gray'} letters, got "
+                             f"{'colour' if letters.ndim == 4 else 'gray'} ones of shape {letters.shape[1:]}")
         if self.kind == "forest":
             return self.model.predict_proba(as_features(letters)).astype(np.float32)
         # One compiled call per chunk: Keras' predict() builds a new input pipeline every time it is

@@ -165,12 +165,13 @@ def _reader_from(network: OnnxNetwork, manifest: dict[str, Any]) -> Any:
     kind, alphabet = manifest["kind"], str(manifest.get("alphabet", ""))
     info = {k: v for k, v in manifest.items() if k not in ("format", "format_version")}
     shape = network.input_shape
-    if len(shape) != 4 or shape[3] != 1 or not alphabet:
+    channels = int(manifest["input"].get("channels", 1))
+    if len(shape) != 4 or shape[3] != channels or channels not in (1, 3) or not alphabet:
         raise ModelFileError(f"{path}: the network's input {shape} does not fit a course reader; export it again")
     if kind == "ctc":
         pre = manifest.get("preprocessing", {})
         how = ReaderInput(int(manifest["input"]["height"]), manifest["input"]["width"],
-                          int(pre["step_width"]), bool(pre.get("crop_text", False)), len(alphabet) + 1)
+                          int(pre["step_width"]), bool(pre.get("crop_text", False)), len(alphabet) + 1, channels)
         if network.output_shape[-1] != how.n_classes or shape[1] != how.height:
             raise ModelFileError(f"{path}: the network does not fit its description (height or alphabet); "
                                  "export it again")
@@ -225,9 +226,9 @@ def compare(reader: Any, portable: Any, images: list[np.ndarray], batch_size: in
     else:
         from helpers.solver import cut_captcha
 
-        cuts = [cut_captcha(image, reader.letter_count(), size=reader.model.letter_size) for image in images]
-        letters = np.concatenate([cut.letters for cut in cuts if cut.ok] or
-                                 [np.zeros((0, reader.model.letter_size, reader.model.letter_size), np.uint8)])
+        cuts = [cut_captcha(image, reader.letter_count(), size=reader.model.letter_size,
+                            colour=reader.channels == 3) for image in images]
+        letters = np.concatenate([cut.letters for cut in cuts if cut.ok] or [np.zeros((0,), np.uint8)])
         ours, theirs = reader.model.predict_proba(letters), portable.model.predict_proba(letters)
     difference = float(np.abs(ours - theirs).max()) if ours.size else 0.0
     texts = [s.text for s in reader.read(images, batch_size=batch_size)]

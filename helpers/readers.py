@@ -73,6 +73,13 @@ class Reader:
         """Label lengths the reader was trained on ([] when unknown)."""
         return [int(n) for n in self.info.get("lengths", [])]
 
+    @property
+    def channels(self) -> int:
+        """The colour channels the model reads: 1 (gray) or 3 (colour; give it the captchas in colour)."""
+        if self.kind == "ctc":
+            return _ctc_parts(self.model)[0].channels
+        return int(getattr(self.model, "channels", 1))
+
     def letter_count(self, length: int | None = None) -> int | list[int] | None:
         """What a letter model cuts each captcha into (:func:`helpers.solver.cut_captcha`'s ``length``):
         ``length`` if given, else the one length it was trained on, the several, or None when unknown."""
@@ -105,11 +112,12 @@ class Reader:
             except ValueError as exc:
                 solutions[k] = Solution("", np.zeros(0, np.float32), np.zeros((0, 4), np.int32), False,
                                         f"not an image: {exc}")
-        probs = ctc_reading.read_probabilities(run, [images[k] for k in readable], how, batch_size)
-        for k, (text, confidence) in zip(readable, ctc_reading.greedy_readings(probs, codec)):
+        polarities: list[str] = []
+        probs = ctc_reading.read_probabilities(run, [images[k] for k in readable], how, batch_size, polarities)
+        for k, (text, confidence), polarity in zip(readable, ctc_reading.greedy_readings(probs, codec), polarities):
             ok = bool(text)
             solutions[k] = Solution(text, confidence, np.zeros((0, 4), np.int32), ok,
-                                    "" if ok else "the reader saw no character")
+                                    "" if ok else "the reader saw no character", polarity)
         return solutions  # type: ignore[return-value]
 
 
@@ -132,15 +140,18 @@ def describe(kind: str, model: Any) -> dict[str, Any]:
         from helpers import ctc
 
         height, width = ctc.input_size(model)
+        channels = ctc.channels_of(model)
         return {"kind": kind, "alphabet": ctc.codec_from_model(model).alphabet,
-                "input": {"height": height, "width": width, "channels": 1},
-                "preprocessing": {"gray": True, "contrast_stretch": True,
+                "input": {"height": height, "width": width, "channels": channels},
+                "preprocessing": {"gray": channels == 1, "polarity": "text made dark on light",
+                                  "contrast_stretch": True,
                                   "resize": "stretch to the input size" if width else
                                   "keep the aspect ratio, pad with white to the batch's widest",
                                   "step_width": ctc.step_width_of(model), "crop_text": ctc.crops_text(model)}}
     return {"kind": kind, "alphabet": "".join(model.classes),
-            "input": {"letter_size": model.letter_size, "channels": 1},
-            "preprocessing": {"gray": True, "segmentation": "otsu", "letter_size": model.letter_size}}
+            "input": {"letter_size": model.letter_size, "channels": model.channels},
+            "preprocessing": {"gray": model.channels == 1, "polarity": "text made dark on light", "segmentation": "otsu",
+                              "letter_size": model.letter_size}}
 
 
 def _kind_of_keras_letter_model(model: Any) -> str:

@@ -2,7 +2,7 @@
 
 The path a captcha takes, one function per step so the notebook can picture each:
 
-    image ─► to_gray ─► binarize ─► clean ─► find_regions ─► merge_pieces
+    image ─► to_gray ─► (light text on dark: invert) ─► binarize ─► clean ─► find_regions ─► merge_pieces
           ─► fit_count (drop specks / split wide regions) ─► crop_letters
 
 :func:`segment` runs them all and never raises on a strange image: it returns a
@@ -12,7 +12,7 @@ The path a captcha takes, one function per step so the notebook can picture each
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import cv2
 import numpy as np
@@ -23,6 +23,11 @@ SPECK = 4  # connected ink of fewer pixels is a speck, not text, when looking fo
 SMALL_TEXT = 0.25  # text whose box covers less than this share of the image is cut out before segmenting
 BOX_DTYPE = np.int32
 
+DARK_ON_LIGHT = "dark on light"
+LIGHT_ON_DARK = "light on dark"
+POLARITIES: tuple[str, ...] = (DARK_ON_LIGHT, LIGHT_ON_DARK)
+"""What :func:`text_polarity` finds: dark text on a light background, or light text on a dark one."""
+
 
 @dataclass(frozen=True)
 class Segmentation:
@@ -30,11 +35,13 @@ class Segmentation:
 
     ``boxes``: (k, 4) int32 ``(x, y, w, h)`` per region, left to right, in the
     coordinates of the image that was passed in. ``letters``: (k, size, size)
-    uint8 grayscale crops (dark ink on a light background), empty (0, size, size)
-    when ``ok`` is False. ``reason`` explains a failure and is "" on success.
+    uint8 grayscale crops (dark ink on a light background; (k, size, size, 3)
+    in colour when asked), empty (0, size, size) when ``ok`` is False. ``reason`` explains a failure and is "" on success.
     ``ink``: on success, the (H, W) uint8 ink mask (255) the boxes were found
     in, in the same coordinates, for :func:`cut_choices` (None for a failed
-    cut or an image shrunk before cutting).
+    cut or an image shrunk before cutting). ``polarity``: what
+    :func:`text_polarity` found; light text is inverted before cutting, so
+    the letter crops are dark on light either way.
     """
 
     boxes: np.ndarray
@@ -42,6 +49,7 @@ class Segmentation:
     ok: bool
     reason: str = ""
     ink: np.ndarray | None = field(default=None, repr=False, compare=False)
+    polarity: str = DARK_ON_LIGHT
 
 
 def as_gray_uint8(image: np.ndarray) -> np.ndarray:
@@ -51,6 +59,18 @@ def as_gray_uint8(image: np.ndarray) -> np.ndarray:
     uint16 or float (0–1 or 0–255) values. Transparent pixels count as white.
     Raises ValueError for arrays that are not images (wrong rank, empty).
     """
+    rgb = _as_uint8(image)
+    return rgb if rgb.ndim == 2 else cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+def as_rgb_uint8(image: np.ndarray) -> np.ndarray:
+    """Any image array (as :func:`as_gray_uint8` accepts) → (H, W, 3) uint8 RGB; gray is repeated in every channel."""
+    rgb = _as_uint8(image)
+    return np.repeat(rgb[:, :, None], 3, axis=2) if rgb.ndim == 2 else rgb
+
+
+def _as_uint8(image: np.ndarray) -> np.ndarray:
+    """Any image array → (H, W) uint8 gray or (H, W, 3) uint8 RGB, transparency composited over white."""
     array = np.asarray(image)
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[:, :, 0]
@@ -76,8 +96,31 @@ def as_gray_uint8(image: np.ndarray) -> np.ndarray:
     if array.shape[2] == 4:
         alpha = array[:, :, 3:4].astype(np.float32) / 255.0
         rgb = rgb * alpha + 255.0 * (1.0 - alpha)
-    gray = cv2.cvtColor(np.clip(rgb, 0, 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    return gray
+    return np.clip(rgb, 0, 255).astype(np.uint8)
+
+
+def text_polarity(gray: np.ndarray) -> str:
+    """Whether a captcha's text is darker or lighter than its background.
+
+    The background is what surrounds the text, so the decision is made on the
+    image's border (the outer tenth of its height or width on each side): if
+    most of those pixels lie on the dark side of Otsu's threshold, the text
+    is light on dark. An image with hardly any contrast counts as dark on
+    light. ``gray``: (H, W) uint8. Returns :data:`DARK_ON_LIGHT` or :data:`LIGHT_ON_DARK`.
+    """
+    height, width = gray.shape
+    if min(height, width) < 3 or int(gray.max()) - int(gray.min()) < 16:
+        return DARK_ON_LIGHT
+    threshold, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    b = max(1, min(height, width) // 10)
+    border = np.concatenate([gray[:b].ravel(), gray[-b:].ravel(), gray[b:-b, :b].ravel(), gray[b:-b, -b:].ravel()])
+    return LIGHT_ON_DARK if np.count_nonzero(border > threshold) < border.size / 2 else DARK_ON_LIGHT
+
+
+def dark_on_light(gray: np.ndarray) -> tuple[np.ndarray, str]:
+    """(H, W) uint8 -> the same image with dark text on a light background, and the polarity it had."""
+    polarity = text_polarity(gray)
+    return (cv2.bitwise_not(gray) if polarity == LIGHT_ON_DARK else gray), polarity
 
 
 def binarize(gray: np.ndarray, method: str = "otsu", threshold: int = 128) -> np.ndarray:
@@ -314,6 +357,9 @@ def crop_letters(gray: np.ndarray, boxes: np.ndarray, size: int = 60, margin: in
                  masks: np.ndarray | None = None) -> np.ndarray:
     """Cut each box out of ``gray`` (H, W) uint8 and make it a (size, size) square.
 
+    ``gray`` may also be an (H, W, 3) colour image: the crops are then
+    (k, size, size, 3), and the paper colour is taken per channel.
+
     The crop gets a ``margin`` (default 2 px, or 1 px below 40 px image height),
     is padded with the background colour to a square so thin letters keep their
     shape (no stretching), then resized. With ``masks`` ((k, H, W) bool, from
@@ -323,9 +369,10 @@ def crop_letters(gray: np.ndarray, boxes: np.ndarray, size: int = 60, margin: in
     """
     if margin is None:
         margin = 2 if gray.shape[0] >= 40 else 1
-    background = int(np.median(gray))
-    height, width = gray.shape
-    out = np.empty((len(boxes), size, size), dtype=np.uint8)
+    colour = gray.ndim == 3
+    background = np.median(gray, axis=(0, 1)).astype(np.uint8) if colour else int(np.median(gray))
+    height, width = gray.shape[:2]
+    out = np.empty((len(boxes), size, size) + gray.shape[2:], dtype=np.uint8)
     grow = np.ones((3, 3), np.uint8)
     for k, (x, y, w, h) in enumerate(boxes):
         x0, y0 = max(0, x - margin), max(0, y - margin)
@@ -333,9 +380,9 @@ def crop_letters(gray: np.ndarray, boxes: np.ndarray, size: int = 60, margin: in
         crop = gray[y0:y1, x0:x1]
         if masks is not None:
             keep = cv2.dilate(masks[k, y0:y1, x0:x1].astype(np.uint8), grow) > 0
-            crop = np.where(keep, crop, background).astype(np.uint8)
-        side = max(crop.shape)
-        square = np.full((side, side), background, dtype=np.uint8)
+            crop = np.where(keep[:, :, None] if colour else keep, crop, background).astype(np.uint8)
+        side = max(crop.shape[:2])
+        square = np.full((side, side) + gray.shape[2:], background, dtype=np.uint8)
         top, left = (side - crop.shape[0]) // 2, (side - crop.shape[1]) // 2
         square[top:top + crop.shape[0], left:left + crop.shape[1]] = crop
         interpolation = cv2.INTER_AREA if side > size else cv2.INTER_LINEAR
@@ -351,9 +398,9 @@ def _shrink(gray: np.ndarray, max_pixels: int) -> tuple[np.ndarray, float]:
     return cv2.resize(gray, size, interpolation=cv2.INTER_AREA), scale
 
 
-def _failed(boxes: np.ndarray, size: int, reason: str) -> Segmentation:
+def _failed(boxes: np.ndarray, size: int, reason: str, colour: bool = False) -> Segmentation:
     return Segmentation(np.asarray(boxes, dtype=BOX_DTYPE).reshape(-1, 4),
-                        np.empty((0, size, size), np.uint8), False, reason)
+                        np.empty((0, size, size) + ((3,) if colour else ()), np.uint8), False, reason)
 
 
 def segment(
@@ -368,6 +415,7 @@ def segment(
     min_extent: int | None = None,
     max_pixels: int = MAX_PIXELS,
     find_text: bool = True,
+    colour: bool = False,
 ) -> Segmentation:
     """Cut one captcha into letters; never raises on a strange image.
 
@@ -382,24 +430,45 @@ def segment(
     text whose :func:`text_box` covers less than ``SMALL_TEXT`` of the image
     (a few letters somewhere in a wide picture) is cut out first, so that the
     size limits for letters and specks are set by the text, not by the
-    picture. Returns a :class:`Segmentation` with (k, 4) boxes and
-    (k, size, size) letter crops.
+    picture. Light text on a dark background (:func:`text_polarity`) is
+    inverted first, and the result's ``polarity`` says so. Returns a
+    :class:`Segmentation` with (k, 4) boxes and (k, size, size) letter crops,
+    or, with ``colour``, (k, size, size, 3) crops in colour (the boxes are
+    found in gray all the same).
     """
     try:
         gray = as_gray_uint8(image)
     except ValueError as exc:
-        return _failed(np.empty((0, 4)), size, f"not an image: {exc}")
+        return _failed(np.empty((0, 4)), size, f"not an image: {exc}", colour)
     if min(gray.shape) < 8:
-        return _failed(np.empty((0, 4)), size, f"image too small ({gray.shape[1]}x{gray.shape[0]} pixels)")
+        return _failed(np.empty((0, 4)), size, f"image too small ({gray.shape[1]}x{gray.shape[0]} pixels)", colour)
+    gray, polarity = dark_on_light(gray)
+    source = gray
+    if colour:
+        source = as_rgb_uint8(image)
+        source = 255 - source if polarity == LIGHT_ON_DARK else source
+    cut = _segment_dark_on_light(gray, source, expected, size=size, method=method, threshold=threshold,
+                                 open_size=open_size, min_area=min_area, min_extent=min_extent, max_pixels=max_pixels,
+                                 find_text=find_text)
+    return replace(cut, polarity=polarity)
+
+
+def _segment_dark_on_light(gray: np.ndarray, source: np.ndarray, expected: int | None, *, size: int, method: str,
+                           threshold: int, open_size: int | None, min_area: int | None, min_extent: int | None,
+                           max_pixels: int, find_text: bool) -> Segmentation:
+    """:func:`segment` of a (H, W) uint8 image whose text is dark on light; letters are cut out of
+    ``source``, the same image in gray or colour."""
+    colour = source.ndim == 3
     work, scale = _shrink(gray, max_pixels)
     if int(work.max()) - int(work.min()) < 16:
-        return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background")
+        return _failed(np.empty((0, 4)), size, "blank image: no ink to separate from the background", colour)
     ink = binarize(work, method, threshold)
     if find_text and scale == 1.0:
         x, y, w, h = (int(v) for v in _ink_box(ink if method == "otsu" else binarize(work)))
         if w * h < SMALL_TEXT * work.size:
-            inner = segment(work[y:y + h, x:x + w], expected, size=size, method=method, threshold=threshold,
-                            open_size=open_size, min_area=min_area, min_extent=min_extent, find_text=False)
+            inner = _segment_dark_on_light(work[y:y + h, x:x + w], source[y:y + h, x:x + w], expected, size=size, method=method, threshold=threshold,
+                                           open_size=open_size, min_area=min_area, min_extent=min_extent,
+                                           max_pixels=max_pixels, find_text=False)
             ink = None
             if inner.ink is not None:
                 ink = np.zeros(work.shape, np.uint8)
@@ -422,11 +491,11 @@ def segment(
     if scale != 1.0:
         boxes = np.round(boxes / scale).astype(BOX_DTYPE)
     if len(boxes) == 0:
-        return _failed(boxes, size, "no letter-sized regions found")
+        return _failed(boxes, size, "no letter-sized regions found", colour)
     if expected is not None and len(boxes) != expected:
-        return _failed(boxes, size, f"found {len(boxes)} regions, expected {expected}")
+        return _failed(boxes, size, f"found {len(boxes)} regions, expected {expected}", colour)
     masks = ink_masks(binary, boxes) if scale == 1.0 else None
-    return Segmentation(boxes, crop_letters(gray, boxes, size, masks=masks), True, "",
+    return Segmentation(boxes, crop_letters(source, boxes, size, masks=masks), True, "",
                         binary if scale == 1.0 else None)
 
 

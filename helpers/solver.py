@@ -19,7 +19,8 @@ import numpy as np
 
 from helpers.models import LetterClassifier
 from helpers.segmentation import (
-    Segmentation, as_gray_uint8, crop_letters, cut_choices, ink_masks, piece_box, segment,
+    DARK_ON_LIGHT, LIGHT_ON_DARK, Segmentation, as_gray_uint8, as_rgb_uint8, crop_letters, cut_choices, ink_masks,
+    piece_box, segment,
 )
 
 
@@ -30,7 +31,9 @@ class Solution:
     ``text``: predicted characters ("" when segmentation failed);
     ``confidence``: (k,) float32, the model's probability for each predicted
     character; ``boxes``: (k, 4) int32 ``(x, y, w, h)`` letter boxes;
-    ``ok``/``reason``: whether segmentation worked and, if not, why.
+    ``ok``/``reason``: whether segmentation worked and, if not, why;
+    ``polarity``: whether the reader took the text for dark on light or light
+    on dark (:func:`helpers.segmentation.text_polarity`).
     """
 
     text: str
@@ -38,27 +41,28 @@ class Solution:
     boxes: np.ndarray
     ok: bool
     reason: str = ""
+    polarity: str = DARK_ON_LIGHT
 
 
 def cut_captcha(image: np.ndarray, length: int | Sequence[int] | None, *, size: int = 60,
-                method: str = "otsu") -> Segmentation:
+                method: str = "otsu", colour: bool = False) -> Segmentation:
     """Cut one captcha into letters when its letter count is known, unknown, or one of a few.
 
     ``length``: an int is the known count (:func:`segment` splits and merges
     regions to reach it); None lets segmentation count the letters; a
     sequence of counts (labels of 5 or 6 characters, say) takes the count
     segmentation finds when it is one of them, else the nearest count that
-    segmentation can reach.
+    segmentation can reach. ``colour``: letter crops in colour (:func:`segment`).
     """
     if length is None or isinstance(length, (int, np.integer)):
-        return segment(image, None if length is None else int(length), size=size, method=method)
+        return segment(image, None if length is None else int(length), size=size, method=method, colour=colour)
     counts = sorted({int(n) for n in length})
-    cut = segment(image, None, size=size, method=method)
+    cut = segment(image, None, size=size, method=method, colour=colour)
     if cut.ok and len(cut.boxes) in counts:
         return cut
     found = len(cut.boxes)
     for n in sorted(counts, key=lambda n: (abs(n - found), n)):
-        cut = segment(image, n, size=size, method=method)
+        cut = segment(image, n, size=size, method=method, colour=colour)
         if cut.ok:
             break
     return cut
@@ -110,12 +114,16 @@ def candidate_pieces(cut: Segmentation, offsets: Sequence[int] = (-4, -2, 0, 2, 
                          np.array(rights), np.array([len(c) for c in choices]))
 
 
-def candidate_letters(image: np.ndarray, cut: Segmentation, candidates: CutCandidates, size: int = 60) -> np.ndarray:
+def candidate_letters(image: np.ndarray, cut: Segmentation, candidates: CutCandidates, size: int = 60,
+                      colour: bool = False) -> np.ndarray:
     """The letter images (n, size, size) uint8 of every candidate box, cropped as segmentation crops letters.
 
     ``image``: the (H, W) or (H, W, 3) uint8 captcha that ``cut`` was made from.
     """
-    return crop_letters(as_gray_uint8(image), candidates.boxes, size, masks=ink_masks(cut.ink, candidates.boxes))
+    pixels = as_rgb_uint8(image) if colour else as_gray_uint8(image)
+    if cut.polarity == LIGHT_ON_DARK:
+        pixels = 255 - pixels
+    return crop_letters(pixels, candidates.boxes, size, masks=ink_masks(cut.ink, candidates.boxes))
 
 
 def best_cut(candidates: CutCandidates, scores: np.ndarray) -> np.ndarray:
@@ -158,17 +166,18 @@ def solve(images: Sequence[np.ndarray], classifier: LetterClassifier, length: in
     recognition-guided cutting (:func:`candidate_pieces`, :func:`best_cut`).
     Never raises on a strange image: such captchas come back with ``ok=False``.
     """
-    cuts = [cut_captcha(image, length, size=classifier.letter_size, method=method) for image in images]
+    colour = classifier.channels == 3
+    cuts = [cut_captcha(image, length, size=classifier.letter_size, method=method, colour=colour) for image in images]
     letters = [cut.letters for cut in cuts if cut.ok]
-    stacked = np.concatenate(letters) if letters else np.empty((0, classifier.letter_size, classifier.letter_size), np.uint8)
+    stacked = np.concatenate(letters) if letters else np.empty((0,), np.uint8)
     proba = classifier.predict_proba(stacked, batch_size=batch_size) if len(stacked) else np.zeros((0, len(classifier.classes)))
     solutions, start = [], 0
     for cut in cuts:
         if not cut.ok:
-            solutions.append(Solution("", np.zeros(0, np.float32), cut.boxes, False, cut.reason))
+            solutions.append(Solution("", np.zeros(0, np.float32), cut.boxes, False, cut.reason, cut.polarity))
             continue
         stop = start + len(cut.letters)
-        solutions.append(_reading(classifier, proba[start:stop], cut.boxes))
+        solutions.append(_reading(classifier, proba[start:stop], cut.boxes, cut.polarity))
         start = stop
     if guided:
         unsure = [k for k, s in enumerate(solutions) if s.ok and float(s.confidence.min()) < sure_confidence]
@@ -177,11 +186,11 @@ def solve(images: Sequence[np.ndarray], classifier: LetterClassifier, length: in
     return solutions
 
 
-def _reading(classifier: LetterClassifier, proba: np.ndarray, boxes: np.ndarray) -> Solution:
+def _reading(classifier: LetterClassifier, proba: np.ndarray, boxes: np.ndarray, polarity: str) -> Solution:
     """The :class:`Solution` of one cut from its letters' class probabilities (k, n_classes)."""
     best = proba.argmax(axis=1)
     return Solution("".join(classifier.classes[i] for i in best),
-                    proba[np.arange(len(best)), best].astype(np.float32), boxes, True)
+                    proba[np.arange(len(best)), best].astype(np.float32), boxes, True, "", polarity)
 
 
 def _guided(images: Sequence[np.ndarray], cuts: list[Segmentation], which: Sequence[int],
@@ -191,7 +200,8 @@ def _guided(images: Sequence[np.ndarray], cuts: list[Segmentation], which: Seque
     found = [(k, c) for k, c in found if c is not None and len(c.boxes)]
     if not found:
         return {}
-    crops = [candidate_letters(images[k], cuts[k], c, classifier.letter_size) for k, c in found]
+    crops = [candidate_letters(images[k], cuts[k], c, classifier.letter_size, classifier.channels == 3)
+             for k, c in found]
     proba = classifier.predict_proba(np.concatenate(crops), batch_size=batch_size)
     scores = np.log(proba.max(axis=1) + 1e-9)
     out, start = {}, 0
@@ -199,7 +209,7 @@ def _guided(images: Sequence[np.ndarray], cuts: list[Segmentation], which: Seque
         n = len(candidates.boxes)
         chosen = best_cut(candidates, scores[start:start + n])
         if len(chosen) == len(cuts[k].boxes):
-            out[k] = _reading(classifier, proba[start:start + n][chosen], candidates.boxes[chosen])
+            out[k] = _reading(classifier, proba[start:start + n][chosen], candidates.boxes[chosen], cuts[k].polarity)
         start += n
     return out
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 MODEL_NAMES = ("rf", "cnn", "cnn-original", "ctc")
 LETTER_MODELS = ("rf", "cnn", "cnn-original")  # the models that read one cut-out letter at a time
+COLOUR_MODELS = ("cnn", "ctc")  # the models that can read captchas in colour (``colour=True``)
 # Letter images seen per CNN training run; larger sets get fewer epochs.
 CNN_SAMPLE_BUDGET = 120_000
 
@@ -41,6 +42,9 @@ def train_forest(train: LetterSet, *, seed: int, trees: int = 100) -> LetterClas
 def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, original: bool = False,
               epochs: int | None = None) -> LetterClassifier:
     """Chapter 3's CNN (``original=True``: the 2019 architecture with Flatten added).
+
+    ``train.images``: (N, S, S) gray letters, or (N, S, S, 3) colour ones for a
+    network that reads colour (the improved one only).
 
     The improved network uses a cosine learning-rate schedule and, when
     validation letters are given, early stopping on validation loss. Without
@@ -70,7 +74,8 @@ def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, orig
         model.fit(as_tensor(train.images), onehot(train.labels), epochs=epochs, batch_size=32,
                   validation_data=val_data, verbose=0)
     else:
-        model = build_improved_cnn(len(classes), size, seed=seed, dropout=0.2, augment=False)
+        model = build_improved_cnn(len(classes), size, seed=seed, dropout=0.2, augment=False,
+                                   channels=3 if train.images.ndim == 4 else 1)
         epochs = epochs or _epochs(len(train), most=12)
         steps = int(np.ceil(len(train) / 64)) * epochs
         schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.003, decay_steps=steps)
@@ -152,7 +157,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                  validation: "tuple[list[np.ndarray], list[str]]", *, seed: int, alphabet: str | None = None,
                  epochs: int | None = None, letters: "tuple[LetterSet, LetterSet] | None" = None,
                  report=lambda _: None, init: "Reader | None" = None, height: int | None = None,
-                 step_width: int | None = None) -> "Reader":
+                 step_width: int | None = None, colour: bool = False) -> "Reader":
     """Train a whole-captcha reader of ``kind`` (rf, cnn, cnn-original or ctc) and score it on ``validation``.
 
     ``train``/``validation``: (images, labels) with (H, W) or (H, W, 3) uint8
@@ -169,7 +174,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     after the frozen ones) instead of training from scratch.
     ``height``, ``step_width``: input height and pixels per time step of a CTC
     reader trained from scratch (default ``CTC_HEIGHT`` and ``CTC_STEP_WIDTH``;
-    a fine-tuned reader keeps those of ``init``).
+    a fine-tuned reader keeps those of ``init``). ``colour``: the network reads
+    RGB instead of gray (pass the captchas in colour, e.g.
+    ``load_captchas(colour=True)``); the saved reader remembers it.
     """
     from helpers.captchas import CaptchaDataError
     from helpers.evaluation import exact_match, letter_accuracy
@@ -177,6 +184,12 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
 
     if kind not in MODEL_NAMES:
         raise CaptchaDataError(f"unknown model kind {kind!r}; choose from {', '.join(MODEL_NAMES)}")
+    if colour and kind not in COLOUR_MODELS:
+        raise CaptchaDataError(f"the {kind} model reads gray letters only; colour input is for "
+                               f"{' and '.join(COLOUR_MODELS)}")
+    if colour and init is not None:
+        raise CaptchaDataError("a pretrained reader reads gray captchas, so fine-tuning it keeps gray input; "
+                               "train from scratch for colour input")
     labels = list(train[1]) + list(validation[1])
     alphabet = alphabet or "".join(sorted(set("".join(labels))))
     start = time.perf_counter()
@@ -209,13 +222,13 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         model, history = ctc.train_crnn(*train, *validation, alphabet=alphabet, seed=seed, epochs=epochs,
                                         patience=max(6, epochs // 4), height=height or CTC_HEIGHT, keep_aspect=True,
                                         crop_text=True, step_width=step_width or CTC_STEP_WIDTH, schedule=CTC_SCHEDULE,
-                                        learning_rate=CTC_LEARNING_RATE,
+                                        learning_rate=CTC_LEARNING_RATE, channels=3 if colour else 1,
                                         callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)
         trained_epochs = len(history.history["loss"])
     else:
         if letters is None:
-            letters = cut_letters(train, validation, seed=seed, report=report)
+            letters = cut_letters(train, validation, seed=seed, report=report, colour=colour)
         balanced, val_letters = letters
         classifier, _ = train_named(kind, balanced, val_letters, seed=seed, epochs=epochs)
         reader = Reader(kind, classifier, {"lengths": sorted({len(label) for label in labels})})
@@ -232,13 +245,14 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
 
 
 def cut_letters(train: "tuple[list[np.ndarray], list[str]]", validation: "tuple[list[np.ndarray], list[str]]", *,
-                seed: int, report=lambda _: None) -> "tuple[LetterSet, LetterSet]":
-    """Cut training and validation captchas into letters: (balanced training letters, validation letters)."""
+                seed: int, report=lambda _: None, colour: bool = False) -> "tuple[LetterSet, LetterSet]":
+    """Cut training and validation captchas into letters: (balanced training letters, validation letters),
+    in colour with ``colour``."""
     from helpers.captchas import CaptchaDataError
     from helpers.datasets import balance, extract_letters
 
-    train_letters, cuts = extract_letters(*train, size=LETTER_SIZE)
-    val_letters, _ = extract_letters(*validation, size=LETTER_SIZE)
+    train_letters, cuts = extract_letters(*train, size=LETTER_SIZE, colour=colour)
+    val_letters, _ = extract_letters(*validation, size=LETTER_SIZE, colour=colour)
     if len(train_letters) == 0:
         raise CaptchaDataError("no training captcha could be cut into letters; segmentation does not work "
                                "on this captcha style, but the ctc model reads without cutting "

@@ -153,6 +153,45 @@ def test_tight_looks_are_small_and_their_letters_touch(look: str, most_overlap: 
     assert make_captcha("AB23", look, seed=1, size=(100, 40)).image.shape == (40, 100, 3)
 
 
+@pytest.mark.parametrize("look", ["colour", "dark"])
+def test_colour_looks_draw_lines_as_bright_as_the_characters_in_other_colours(look: str) -> None:
+    """In gray the crossing lines look like ink; only their colours differ from the characters'."""
+    from helpers.captchas import _STYLES
+
+    low, high = _STYLES[look].ink
+    for c in generate_captchas(20, look, seed=6):
+        gray = to_gray(c.image).astype(int)
+        inside = np.zeros(gray.shape, bool)
+        for x, y, w, h in c.boxes:
+            inside[y:y + h, x:x + w] = True
+        ink = (gray >= low - 1) & (gray <= high + 1)  # pixels at the characters' (and lines') brightness
+        assert (ink & ~inside).sum() > 80  # lines outside the characters' boxes
+        colours = {tuple(v) for v in c.image[ink & inside][::7].tolist()}
+        assert len(colours) >= 4  # several hues, not one gray
+    light = generate_captchas(10, "dark", seed=6)
+    assert all(np.median(to_gray(c.image)) < 60 for c in light)  # light text on a dark background
+
+
+def test_jpeg_quality_adds_artefacts_but_keeps_label_and_boxes() -> None:
+    clean = make_captcha("AB23", "colour", seed=3)
+    blocky = make_captcha("AB23", "colour", seed=3, jpeg_quality=30)
+    assert blocky.label == clean.label and np.array_equal(blocky.boxes, clean.boxes)
+    difference = np.abs(blocky.image.astype(int) - clean.image.astype(int))
+    assert 2 < difference.mean() < 30
+    assert np.array_equal(make_captcha("AB23", "colour", seed=3, jpeg_quality=30).image, blocky.image)
+    assert np.array_equal(generate_captchas(3, "easy", seed=1, jpeg_quality=50)[2].image,
+                          list(iter_captchas(3, "easy", seed=1, jpeg_quality=50))[2].image)
+
+
+def test_load_captchas_keeps_the_colours_when_asked(tmp_path: Path) -> None:
+    made = generate_captchas(5, "colour", seed=2)
+    save_captchas(made, tmp_path / "c")
+    coloured, gray = load_captchas(tmp_path / "c", colour=True), load_captchas(tmp_path / "c")
+    by_label = {c.label: c.image for c in made}
+    for label, image, g in zip(coloured.labels, coloured.images, gray.images):
+        assert np.array_equal(image, by_label[label]) and np.array_equal(to_gray(image), g)
+
+
 def test_easy_boxes_hold_dark_ink_and_nothing_dark_lies_outside() -> None:
     for c in generate_captchas(40, "easy", seed=4):
         gray = to_gray(c.image)
@@ -215,6 +254,9 @@ def test_medium_and_hard_are_noisier_than_easy() -> None:
         (lambda: make_captcha("A B", seed=0), "visible characters"),
         (lambda: make_captcha("A\u4e2d", seed=0), "cannot draw"),
         (lambda: make_captcha("AB", seed=-1), "non-negative"),
+        (lambda: make_captcha("AB", seed=0, jpeg_quality=0), "from 1 to 95"),
+        (lambda: make_captcha("AB", seed=0, jpeg_quality=96), "from 1 to 95"),
+        (lambda: generate_captchas(2, seed=0, jpeg_quality=True), "from 1 to 95"),
         (lambda: make_captcha("AB", seed=0, size=(60, 15)), "at least 16"),
         (lambda: make_captcha("ABCDEFGHJKLMNPQRSTUV", seed=0, size=(40, 20)), "wider size"),
         (lambda: iter_captchas(-1, seed=0), "count"),
@@ -230,7 +272,7 @@ def test_bad_generator_input_is_refused_with_a_hint(call, message: str) -> None:
 
 def test_default_constants() -> None:
     assert DEFAULT_SIZE == (160, 60) and LEVELS == ("easy", "medium", "hard")
-    assert LOOKS == LEVELS + ("tight", "tight-varied")
+    assert LOOKS == LEVELS + ("tight", "tight-varied", "colour", "dark")
     assert not set(DEFAULT_ALPHABET) & set("0O1Il")
     assert issubclass(CaptchaDataError, ValueError)
 
