@@ -21,9 +21,10 @@ Sets (``SETS``):
   small patch, anywhere in a 320x110 image (``sparse_lookalikes.py``);
 * ``colour`` / ``colour-dark``: the generator's looks ``colour`` and ``dark``
   as a site might set them: 200x64, five characters from the noisy set's 19
-  symbols, each character in its own colour, three to five crossing lines as
-  bright as the characters but in other colours, saved through JPEG at
-  quality 60 (``colour``) or 40 (``colour-dark``, light text on a dark background).
+  symbols, each character in its own colour, crossing lines as bright as the
+  characters but in other colours (``colour``: three to five thin ones;
+  ``colour-dark``: light text on a dark background, two to four as thick as
+  the strokes), saved through JPEG at quality 60 (``colour``) or 40 (``colour-dark``).
 
 ``--colour`` also trains and scores each model that can read colour (ctc)
 on the captchas in colour, as ``<model>+colour``, on the same split.

@@ -32,7 +32,9 @@ Two looks in colour (160x60, like the levels):
   background, crossed by three to five lines in other colours. Characters and
   lines are drawn at the same brightness, so in gray the lines look like ink
   and only the colours tell them apart;
-* ``dark``: the same, light on a dark background.
+* ``dark``: light characters on a dark background, crossed by two to four
+  lines as thick as the letters' strokes, so that in gray not even their
+  shape sets them apart.
 
 ``make_captcha`` and the other drawing functions take ``jpeg_quality`` to
 add the blocky artefacts of JPEG compression at that quality.
@@ -217,6 +219,7 @@ class _Style:
     size: tuple[int, int] = DEFAULT_SIZE  # the look's default (width, height)
     hues: bool = False           # ink of saturated random hues whose brightness (luma) lies in ``ink``
     crossing: tuple[int, int] = (0, 0)  # fewest and most lines across the text, coloured as the ink
+    crossing_width: tuple[float, float] = (1.5, 3.5)  # their width in design pixels
 
 
 _SERIF_SANS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
@@ -263,7 +266,8 @@ _STYLES: dict[str, _Style] = {
     "dark": _Style(
         fonts=_SERIF_SANS, font_per_char=True, font_scale=0.62, size_jitter=0.1, max_rotation=20.0, warp=0.0,
         gap=(1.0, 8.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=6.0, background=(10, 45),
-        tinted_background=True, ink=(150, 185), ink_per_char=True, tinted_ink=True, hues=True, crossing=(3, 5),
+        tinted_background=True, ink=(150, 185), ink_per_char=True, tinted_ink=True, hues=True, crossing=(2, 4),
+        crossing_width=(3.5, 6.0),
     ),
 }
 
@@ -585,7 +589,7 @@ def _draw_crossing(draw: ImageDraw.ImageDraw, size: tuple[int, int], unit: float
         xs = x0 + (x1 - x0) * ts
         ys = y0 + (y1 - y0) * ts + bend * 4 * ts * (1 - ts)
         draw.line(list(zip(xs.tolist(), ys.tolist())), fill=_ink_colour(rng, style),
-                  width=max(1, round(float(rng.uniform(1.5, 3.5)) * unit)), joint="curve")
+                  width=max(1, round(float(rng.uniform(*style.crossing_width)) * unit)), joint="curve")
 
 
 def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
@@ -674,7 +678,8 @@ def _check_quality(quality: int | None) -> int | None:
     if quality is None:
         return None
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 95:
-        raise CaptchaDataError(f"jpeg_quality must be a whole number from 1 to 95 (or None), got {quality!r}")
+        raise CaptchaDataError(f"jpeg_quality (--jpeg-quality) must be a whole number from 1 to 95, "
+                               f"or None for none, got {quality!r}")
     return int(quality)
 
 

@@ -298,7 +298,8 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length,
                             guided=args.guided)
     answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
-                                    "reason": f"unreadable: {reason}"} for k, reason in problems.items()}
+                                    "reason": f"unreadable: {reason}", "polarity": None}
+                                for k, reason in problems.items()}
     for (k, _), solution in zip(readable, solutions):
         confidence = [round(float(c), 4) for c in solution.confidence]
         answer = {"path": str(paths[k]), "text": solution.text, "confidence": confidence,

@@ -166,7 +166,7 @@ def solve(images: Sequence[np.ndarray], classifier: LetterClassifier, length: in
     recognition-guided cutting (:func:`candidate_pieces`, :func:`best_cut`).
     Never raises on a strange image: such captchas come back with ``ok=False``.
     """
-    colour = classifier.channels == 3
+    colour = getattr(classifier, "channels", 1) == 3  # a LetterClassifier says; anything else reads gray
     cuts = [cut_captcha(image, length, size=classifier.letter_size, method=method, colour=colour) for image in images]
     letters = [cut.letters for cut in cuts if cut.ok]
     stacked = np.concatenate(letters) if letters else np.empty((0,), np.uint8)
@@ -200,8 +200,8 @@ def _guided(images: Sequence[np.ndarray], cuts: list[Segmentation], which: Seque
     found = [(k, c) for k, c in found if c is not None and len(c.boxes)]
     if not found:
         return {}
-    crops = [candidate_letters(images[k], cuts[k], c, classifier.letter_size, classifier.channels == 3)
-             for k, c in found]
+    colour = getattr(classifier, "channels", 1) == 3
+    crops = [candidate_letters(images[k], cuts[k], c, classifier.letter_size, colour) for k, c in found]
     proba = classifier.predict_proba(np.concatenate(crops), batch_size=batch_size)
     scores = np.log(proba.max(axis=1) + 1e-9)
     out, start = {}, 0

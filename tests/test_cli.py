@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from helpers import __version__
@@ -78,8 +79,23 @@ def test_generate_is_reproducible(tmp_path) -> None:
 def test_generate_rejects_bad_input(capsys: pytest.CaptureFixture[str], tmp_path) -> None:
     assert main(["generate", "--count", "2", "--length", "0", "--out", str(tmp_path / "x")]) == 2
     assert "length" in capsys.readouterr().err
+    assert main(["generate", "--count", "2", "--jpeg-quality", "0", "--out", str(tmp_path / "q")]) == 2
+    assert "(--jpeg-quality) must be a whole number from 1 to 95" in capsys.readouterr().err
+    assert not (tmp_path / "q").exists()
     with pytest.raises(SystemExit):
         main(["generate", "--level", "impossible", "--count", "2", "--out", str(tmp_path / "y")])
+
+
+def test_generate_draws_colour_looks_with_jpeg_artefacts(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
+    from helpers.captchas import generate_captchas, load_captchas
+
+    out = tmp_path / "dark"
+    assert main(["generate", "--level", "dark", "--count", "4", "--seed", "2", "--jpeg-quality", "40",
+                 "--out", str(out)]) == 0
+    assert "wrote 4 dark captchas" in capsys.readouterr().out
+    loaded = load_captchas(out, colour=True)
+    drawn = {c.label: c.image for c in generate_captchas(4, "dark", seed=2, jpeg_quality=40)}
+    assert all(np.array_equal(image, drawn[label]) for image, label in zip(loaded.images, loaded.labels))
 
 
 def test_generate_writes_the_original_jpg_and_txt_format(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
