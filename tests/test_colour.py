@@ -1,6 +1,6 @@
 """Colour and polarity: light text on dark reads like dark on light, and a reader can keep the colours.
 
-The networks train for two epochs on small generated sets: these tests check behaviour that does
+The networks train for one epoch on small generated sets: these tests check behaviour that does
 not depend on how well a model reads (same answers for inverted captchas, a colour reader that
 stays a colour reader through saving, loading and export), not accuracy.
 """
@@ -37,9 +37,9 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def readers(folders: dict[str, Path]) -> dict[str, Path]:
     """A forest and a gray CTC reader trained on easy captchas, and colour CTC and CNN readers trained on coloured ones."""
     out = {}
-    for name, data, kind, extra in (("rf", "easy", "rf", []), ("ctc", "easy", "ctc", ["--epochs", "2"]),
-                                    ("ctc-colour", "colour", "ctc", ["--epochs", "2", "--colour"]),
-                                    ("cnn-colour", "colour", "cnn", ["--epochs", "2", "--colour"])):
+    for name, data, kind, extra in (("rf", "easy", "rf", []), ("ctc", "easy", "ctc", ["--epochs", "1"]),
+                                    ("ctc-colour", "colour", "ctc", ["--epochs", "1", "--colour"]),
+                                    ("cnn-colour", "colour", "cnn", ["--epochs", "1", "--colour"])):
         out[name] = folders["root"] / f"{name}.model"
         assert main(["train", "--data", str(folders[data]), "--model", kind, "--out", str(out[name]),
                      "--quiet", *extra]) == 0
@@ -78,13 +78,16 @@ def test_the_same_captchas_inverted_give_the_same_answers(name: str, readers: di
     reader = load_reader(readers[name])
     data = load_captchas(folders["colour-fresh" if name.endswith("colour") else "easy-fresh"],
                          colour=reader.channels == 3)
-    plain = reader.read(data.images)
-    inverted = reader.read([255 - image for image in data.images])
-    assert [s.text for s in inverted] == [s.text for s in plain]
-    assert [s.ok for s in inverted] == [s.ok for s in plain]
-    assert {s.polarity for s in plain} == {DARK_ON_LIGHT} and {s.polarity for s in inverted} == {LIGHT_ON_DARK}
-    for a, b in zip(plain, inverted):
-        assert np.allclose(a.confidence, b.confidence, atol=1e-5)
+    inverted = [255 - image for image in data.images]
+    plain_answers, inverted_answers = reader.read(data.images), reader.read(inverted)
+    assert [s.text for s in inverted_answers] == [s.text for s in plain_answers]
+    assert [s.ok for s in inverted_answers] == [s.ok for s in plain_answers]
+    assert {s.polarity for s in plain_answers} == {DARK_ON_LIGHT}
+    assert {s.polarity for s in inverted_answers} == {LIGHT_ON_DARK}
+    # not only the texts: what the model computes is the same, and it is not the same for every captcha
+    plain, flipped = _probabilities(reader, data.images), _probabilities(reader, inverted)
+    assert plain.shape == flipped.shape and np.abs(plain - flipped).max() <= 1e-5
+    assert np.abs(plain - plain.mean(axis=0)).max() > 1e-3
 
 
 def test_solve_says_which_polarity_it_read(readers: dict[str, Path], folders: dict[str, Path], tmp_path: Path,
@@ -106,7 +109,7 @@ def _probabilities(reader, images: list[np.ndarray]) -> np.ndarray:
         return ctc_reading.read_probabilities(reader.model.predict_on_batch, images, how)
     from helpers.solver import cut_captcha
 
-    letters = [cut_captcha(image, 4, colour=True).letters for image in images]
+    letters = [cut_captcha(image, 4, colour=reader.channels == 3).letters for image in images]
     return reader.model.predict_proba(np.concatenate([x for x in letters if len(x)]))
 
 
