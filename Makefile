@@ -33,8 +33,9 @@ run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
 # Two pytest runs side by side: chapters 1-5 in order (each reads what the one before it saved;
-# their training leaves the second core mostly idle), and, at a lower priority so that they use what
-# the notebooks leave idle, the notebooks that need nothing from chapters 1-5 and the unit tests (each
+# their training leaves the second core mostly idle), and, at the lowest priority (nice 19) so that they
+# use what the notebooks leave idle and hold up the notebooks' two-thread training as little as they can,
+# the notebooks that need nothing from chapters 1-5 and the unit tests (each
 # in its own temporary folder): chapter 6 and its solutions (which read the reader chapter 6 saves)
 # first, so that their pretraining overlaps chapters 1-3 rather than chapter 4's speed check, then the
 # unit tests and two solutions that draw all their own captchas; the second run's report is printed
@@ -52,7 +53,7 @@ ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
 test: $(STAMP)
 	@log=$$(mktemp); \
-	  $(ONE_THREAD) nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
+	  $(ONE_THREAD) nice -n 19 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
 	  $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(SECOND_RUN)); chapters=$$?; \
 	  wait $$others; rest=$$?; \
 	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
