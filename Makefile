@@ -32,17 +32,16 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
-# Two pytest runs side by side: chapters 1-5 in order (each reads what the one before it saved;
-# their training leaves the second core mostly idle), and, at the lowest priority (nice 19) so that they
-# use what the notebooks leave idle and hold up the notebooks' two-thread training as little as they can,
-# the notebooks that need nothing from chapters 1-5 and the unit tests (each
-# in its own temporary folder): chapter 6 and its solutions (which read the reader chapter 6 saves)
-# first, so that their pretraining overlaps chapters 1-3 rather than chapter 4's speed check, then the
-# unit tests and two solutions that draw all their own captchas; the second run's report is printed
-# when both are done. The second run's TensorFlow uses one thread (ONE_THREAD): two runs of two
-# threads each on two cores spend time switching between threads instead of working. A notebook's
-# numbers depend on the threads (sums are added up in another order), so `make notebooks` runs the
-# second run's notebooks with one thread too, and their stored outputs match what the test computes.
+# Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD): chapters 1-5 in order
+# (each reads what the one before it saved), and, at a lower priority, the notebooks that need nothing
+# from chapters 1-5 and the unit tests (each in its own temporary folder): chapter 6 and its solutions
+# (which read the reader chapter 6 saves) first, then the unit tests and two solutions that draw all
+# their own captchas; the second run's report is printed when both are done. One thread each, because
+# the course's networks are small: a second thread trains chapter 5's reader only about a tenth faster
+# on an idle machine, and two runs of two threads on two cores spend their time waiting for each other
+# (chapter 5's training took 1.7 to 2.1 times as long as alone). A notebook's numbers depend on the
+# threads (sums are added up in another order), so `make notebooks` runs every notebook with one thread
+# too, and the stored outputs match what the test computes.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
 FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
@@ -53,8 +52,8 @@ ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 
 test: $(STAMP)
 	@log=$$(mktemp); \
-	  $(ONE_THREAD) nice -n 19 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
-	  $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(SECOND_RUN)); chapters=$$?; \
+	  $(ONE_THREAD) nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
+	  $(ONE_THREAD) $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(SECOND_RUN)); chapters=$$?; \
 	  wait $$others; rest=$$?; \
 	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
 	  for status in $$rest $$chapters; do \
@@ -67,7 +66,7 @@ lab: $(STAMP)
 
 # For contributors: re-execute every notebook in place with the test settings (commit the result).
 notebooks: $(STAMP)
-	$(BIN)/python -m helpers.course --execute $(filter-out $(SECOND_RUN),$(sort $(wildcard notebooks/[0-9]*.ipynb)) \
+	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(filter-out $(SECOND_RUN),$(sort $(wildcard notebooks/[0-9]*.ipynb)) \
 	  $(sort $(wildcard notebooks/solutions/[0-9]*.ipynb)))
 	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(SECOND_RUN)
 

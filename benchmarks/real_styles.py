@@ -24,10 +24,12 @@ Sets (``SETS``):
   symbols, each character in its own colour, crossing lines as bright as the
   characters but in other colours (``colour``: three to five thin ones;
   ``colour-dark``: light text on a dark background, two to four as thick as
-  the strokes), saved through JPEG at quality 60 (``colour``) or 40 (``colour-dark``).
+  the strokes), saved through JPEG at quality 60 (``colour``) or 40 (``colour-dark``);
+* ``colour-clean`` / ``colour-dark-clean``: the same captchas never saved as JPEG,
+  to see what JPEG's blurred colours cost a colour reader.
 
-``--colour`` also trains and scores each model that can read colour (ctc)
-on the captchas in colour, as ``<model>+colour``, on the same split.
+``--colour`` also trains and scores each model that can read colour (cnn and
+ctc) on the captchas in colour, as ``<model>+colour``, on the same split.
 
 Run from the project root, for example:
 
@@ -74,7 +76,7 @@ def _write_sparse(style: str) -> Callable[[Path, int, int], None]:
     return write
 
 
-def _write_colour(look: str, quality: int) -> Callable[[Path, int, int], None]:
+def _write_colour(look: str, quality: int | None) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
         from lookalikes import LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH
 
@@ -104,6 +106,8 @@ SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
     "sparse-varied": (_write_sparse("varied"), 2000),
     "colour": (_write_colour("colour", 60), 2000),
     "colour-dark": (_write_colour("dark", 40), 2000),
+    "colour-clean": (_write_colour("colour", None), 2000),
+    "colour-dark-clean": (_write_colour("dark", None), 2000),
 }
 """Set name -> (writer(folder, count, seed), the public set's size)."""
 
