@@ -32,34 +32,46 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
-# Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD): chapters 1-5 in order
-# (each reads what the one before it saved), and, at a lower priority, the notebooks that need nothing
-# from chapters 1-5 and the unit tests (each in its own temporary folder): chapter 6 and its solutions
-# (which read the reader chapter 6 saves) first, then the unit tests and two solutions that draw all
-# their own captchas; the second run's report is printed when both are done. One thread each, because
-# the course's networks are small: a second thread trains chapter 5's reader only about a tenth faster
-# on an idle machine, and two runs of two threads on two cores spend their time waiting for each other
-# (chapter 5's training took 1.7 to 2.1 times as long as alone). A notebook's numbers depend on the
-# threads (sums are added up in another order), so `make notebooks` runs every notebook with one thread
-# too, and the stored outputs match what the test computes.
+# Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
+# - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-3
+#   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5.
+# - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
+#   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
+#   folder) and two solutions that draw all their own captchas; then, once chapters 1-3 are done, the
+#   solutions of chapters 2-4 (they only read). Its report is printed when both runs are done.
+# One thread each, because the course's networks are small: a second thread trains chapter 5's reader
+# only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
+# time waiting for each other (chapter 5's training took 1.7 to 2.1 times as long as alone). A
+# notebook's numbers depend on the threads (sums are added up in another order), so `make notebooks`
+# runs every notebook with one thread too, and the stored outputs match what the test computes.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
+FIRST_CHAPTERS := $(sort $(wildcard notebooks/0[1-3]_*.ipynb))
+LATER_CHAPTERS := $(sort $(wildcard notebooks/0[4-5]_*.ipynb))
 FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
+READ_CHAPTERS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
 SECOND_RUN := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
+PYTEST := $(BIN)/python -m pytest
 
 test: $(STAMP)
-	@log=$$(mktemp); \
-	  $(ONE_THREAD) nice -n 10 $(BIN)/python -m pytest $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
-	  $(ONE_THREAD) $(BIN)/python -m pytest notebooks $(addprefix --ignore=,$(SECOND_RUN)); chapters=$$?; \
-	  wait $$others; rest=$$?; \
-	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
-	  for status in $$rest $$chapters; do \
+	@export $(ONE_THREAD); log=$$(mktemp); ready=$$(mktemp -u); \
+	  ( nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SELF_CONTAINED); own=$$?; \
+	    while [ ! -e $$ready ]; do sleep 2; done; \
+	    nice -n 10 $(PYTEST) $(READ_CHAPTERS); after=$$?; \
+	    if [ $$own -ne 0 ]; then exit $$own; fi; exit $$after ) > $$log 2>&1 & others=$$!; \
+	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; touch $$ready; \
+	  $(PYTEST) $(LATER_CHAPTERS); later=$$?; \
+	  wait $$others; rest=$$?; rm -f $$ready; \
+	  echo "---- chapter 6, unit tests and solutions ----"; cat $$log; rm -f $$log; \
+	  for status in $$rest $$first $$later; do \
 	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	  done; \
-	  if [ $$rest -ne 0 ]; then exit $$rest; fi; exit $$chapters
+	  for status in $$rest $$first $$later; do \
+	    if [ $$status -ne 0 ]; then exit $$status; fi; \
+	  done
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/

@@ -263,8 +263,22 @@ def build_crnn(height: int, width: int | None, n_symbols: int, *, alphabet: str 
     logits = layers.Dense(n_symbols + 1, name="logits")(x)
     outputs = CTCSoftmax(alphabet or "", crop_text=crop_text, name="ctc_softmax")(logits)
     model = keras.Model(inputs, outputs, name="crnn_ctc")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=CTCLoss())
+    compile_reader(model, learning_rate, clipnorm=clipnorm)
     return model
+
+
+def compile_reader(model: keras.Model, learning_rate: float | keras.optimizers.schedules.LearningRateSchedule,
+                   *, clipnorm: float | None = None) -> None:
+    """Compile a CTC model for training with Adam and ``CTCLoss``, and create Adam's variables now.
+
+    Left to Keras, Adam's running averages are created inside the first traced
+    training step, and TensorFlow then traces that step a second time, without
+    creating them. Created here, for the weights that are trainable now, the
+    step is traced once: the same computation, a few seconds sooner at the start
+    of every training run. Compile again after changing which layers train.
+    """
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate, clipnorm=clipnorm), loss=CTCLoss())
+    model.optimizer.build(model.trainable_variables)
 
 
 def codec_from_model(model: keras.Model) -> CharCodec:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -37,6 +37,17 @@ def train_forest(train: LetterSet, *, seed: int, trees: int = 100) -> LetterClas
     forest = RandomForestClassifier(n_estimators=trees, n_jobs=-1, random_state=seed)
     forest.fit(as_features(train.images), train.labels)
     return LetterClassifier("forest", forest, tuple(str(c) for c in forest.classes_), train.images.shape[1])
+
+
+def compile_letter_model(model: Any, optimizer: Any) -> None:
+    """Compile a letter CNN for training, with the optimizer's variables created now.
+
+    As for the CTC reader (:func:`helpers.ctc.compile_reader`), variables created
+    inside the first traced training step make TensorFlow trace it twice. That
+    includes a metric's counters, so none is compiled: nothing here reads them.
+    """
+    model.compile(optimizer=optimizer, loss="categorical_crossentropy")
+    model.optimizer.build(model.trainable_variables)
 
 
 def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, original: bool = False,
@@ -70,7 +81,7 @@ def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, orig
     if original:
         model = build_original_cnn(len(classes), size)
         epochs = epochs or _epochs(len(train), most=10)
-        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        compile_letter_model(model, "adam")
         model.fit(as_tensor(train.images), onehot(train.labels), epochs=epochs, batch_size=32,
                   validation_data=val_data, verbose=0)
     else:
@@ -79,8 +90,7 @@ def train_cnn(train: LetterSet, validation: LetterSet | None, *, seed: int, orig
         epochs = epochs or _epochs(len(train), most=12)
         steps = int(np.ceil(len(train) / 64)) * epochs
         schedule = keras.optimizers.schedules.CosineDecay(initial_learning_rate=0.003, decay_steps=steps)
-        model.compile(optimizer=keras.optimizers.Adam(schedule), loss="categorical_crossentropy",
-                      metrics=["accuracy"])
+        compile_letter_model(model, keras.optimizers.Adam(schedule))
         callbacks = []
         if val_data is not None:
             callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=3, restore_best_weights=True))

@@ -354,7 +354,7 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     history: dict[str, list[float]] = {"loss": [], "val_loss": []}
 
     def fit(epochs_here: int, rate: Any, more: Sequence[Any] = ()) -> None:
-        model.compile(optimizer=keras.optimizers.Adam(rate), loss=ctc.CTCLoss())
+        ctc.compile_reader(model, rate)
         run = model.fit(data.train, validation_data=data.validation, epochs=epochs_here, verbose=0,
                         steps_per_epoch=data.fit_steps, callbacks=[*more, *callbacks], shuffle=False)
         for key in history:

@@ -36,7 +36,10 @@ EXPECTED_MODEL_KEYS = {"letter_accuracy", "captcha_accuracy", "segmentation_fail
                        "solve_per_second", "first_call_seconds"}
 
 
-def test_benchmark_json_shape(png_folder: Path, tmp_path: Path) -> None:
+def test_benchmark_json_shape(png_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import helpers.training
+
+    monkeypatch.setattr(helpers.training, "_epochs", lambda *args, **kwargs: 1)  # the shape, not the scores
     out = tmp_path / "result.json"
     assert main(["benchmark", "--data", str(png_folder), "--models", "rf,cnn,cnn-original", "--json", str(out),
                  "--quiet"]) == 0
