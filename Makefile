@@ -34,11 +34,13 @@ run: $(STAMP)
 
 # Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
 # - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-3
-#   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5.
+#   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5 and the
+#   solutions of chapter 3.
 # - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
 #   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
-#   folder) and two solutions that draw all their own captchas; then, once chapters 1-3 are done, the
-#   solutions of chapters 2-4 (they only read). Its report is printed when both runs are done.
+#   folder) and two solutions that draw all their own captchas; then, once chapters 1-3 are done,
+#   the solutions of chapters 2 and 4 (they only read). Its report is printed when both runs are done.
+#   Which solutions run where only balances the two runs' times (measured with --durations).
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
 # only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
 # time waiting for each other (chapter 5's training took 1.7 to 2.1 times as long as alone). A
@@ -51,7 +53,8 @@ FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-READ_CHAPTERS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
+AFTER_CHAPTERS := $(sort $(wildcard notebooks/solutions/03_*.ipynb))
+READ_CHAPTERS := $(sort $(wildcard notebooks/solutions/0[24]_*.ipynb))
 SECOND_RUN := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 PYTEST := $(BIN)/python -m pytest
@@ -63,7 +66,7 @@ test: $(STAMP)
 	    nice -n 10 $(PYTEST) $(READ_CHAPTERS); after=$$?; \
 	    if [ $$own -ne 0 ]; then exit $$own; fi; exit $$after ) > $$log 2>&1 & others=$$!; \
 	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; touch $$ready; \
-	  $(PYTEST) $(LATER_CHAPTERS); later=$$?; \
+	  $(PYTEST) $(LATER_CHAPTERS) $(AFTER_CHAPTERS); later=$$?; \
 	  wait $$others; rest=$$?; rm -f $$ready; \
 	  echo "---- chapter 6, unit tests and solutions ----"; cat $$log; rm -f $$log; \
 	  for status in $$rest $$first $$later; do \

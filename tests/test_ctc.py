@@ -178,7 +178,7 @@ def test_warmup_cosine_rises_to_its_peak_then_falls_to_a_hundredth() -> None:
         ctc.learning_rate_schedule("linear", 0.002, steps)
 
 
-def test_tiny_training_run_lowers_the_loss_and_is_repeatable() -> None:
+def test_tiny_training_run_lowers_the_loss_and_is_repeatable(step_traces) -> None:
     train = generate_captchas(64, "easy", seed=11)
     val = generate_captchas(16, "easy", seed=12)
 
@@ -192,43 +192,11 @@ def test_tiny_training_run_lowers_the_loss_and_is_repeatable() -> None:
     model, history = run()
     losses = history.history["loss"]
     assert len(losses) == 3 and losses[-1] < losses[0]
+    # Adam's variables exist before the first step (ctc.compile_reader), so TensorFlow traces it once
+    assert model.optimizer.built and step_traces.traces == [1]
     again, _ = run()
     for a, b in zip(model.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
-
-
-def test_the_training_step_is_traced_once() -> None:
-    """Adam's variables exist before training starts (``compile_reader``), so TensorFlow traces the
-    step once, not a second time after creating them, in training from scratch and in fine-tuning."""
-    from helpers.transfer import fine_tune
-
-    seed()
-    model = ctc.build_crnn(32, None, len(ALPHABET), alphabet=ALPHABET, crop_text=True, augment=False, **TINY)
-    assert model.optimizer.built and len(model.optimizer.variables) > len(model.trainable_variables)
-    captchas = generate_captchas(24, "easy", seed=13)
-    images, labels = [c.image for c in captchas], [c.label for c in captchas]
-    data = ctc.training_data(images[:16], labels[:16], images[16:], labels[16:], alphabet=ALPHABET, height=32,
-                             keep_aspect=True, crop_text=True, batch_size=8)
-    traced: list[int] = []
-    train_step = model.train_step
-    model.train_step = lambda batch: traced.append(1) or train_step(batch)
-    model.fit(data.train, validation_data=data.validation, epochs=2, steps_per_epoch=data.fit_steps, verbose=0,
-              shuffle=False)
-    assert len(traced) == 1
-
-    compile_reader = ctc.compile_reader
-    compiled: list[keras.Model] = []
-
-    def counting_compile(model: keras.Model, *args: object, **kwargs: object) -> None:
-        compile_reader(model, *args, **kwargs)
-        model.train_step = lambda batch: traced.append(2) or type(model).train_step(model, batch)
-        compiled.append(model)
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ctc, "compile_reader", counting_compile)
-        fine_tune(model, (images[:16], labels[:16]), (images[16:], labels[16:]), alphabet=ALPHABET, seed=0,
-                  frozen_epochs=1, epochs=1)
-    assert len(compiled) == 2 and traced.count(2) == 2  # each phase compiles once and traces once
 
 
 def test_save_and_load_in_safe_mode_keeps_predictions_and_alphabet(tmp_path: Path) -> None:

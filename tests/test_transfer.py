@@ -129,7 +129,8 @@ def test_fine_tuning_a_pretrained_reader_beats_training_from_scratch_on_a_tiny_s
     assert tuned_exact >= scratch_exact + 0.25, (tuned_exact, scratch_exact)
 
 
-def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      step_traces) -> None:
     pretrained = tmp_path / "pretrained.model"
     assert main(["pretrain", "--out", str(pretrained), "--steps", "2", "--workers", "0", "--quiet"]) == 0
     out = capsys.readouterr().out
@@ -148,6 +149,8 @@ def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: p
     assert fine.info["init"]["kept"] == "ABC" and fine.info["init"]["new"] == "#"
     assert fine.info["init"]["pretraining"]["steps"] == 2
     assert fine.info["training"]["epochs"] >= 2  # the frozen epochs, then at least one more
+    # pretraining, then fine-tuning's two phases: each compiles once and traces its training step once
+    assert step_traces.traces == [1, 1, 1]
 
 
 def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
