@@ -9,10 +9,11 @@ import pytest
 
 @dataclass
 class StepTraces:
-    """Every CTC reader compiled while a test runs, and how often its training step was traced.
+    """Every network compiled for training while a test runs, and how often its training step was traced.
 
     ``traces[k]`` counts the traces of the model of the k-th compile: one each is
-    what :func:`helpers.ctc.compile_reader` promises.
+    what :func:`helpers.ctc.compile_reader` and
+    :func:`helpers.training.compile_letter_model` promise.
     """
 
     traces: list[int] = field(default_factory=list)
@@ -20,22 +21,25 @@ class StepTraces:
 
 @pytest.fixture
 def step_traces(monkeypatch: pytest.MonkeyPatch) -> StepTraces:
-    """Counts the training-step traces of every CTC reader compiled through ``ctc.compile_reader``."""
-    from helpers import ctc
+    """Counts the training-step traces of every CTC reader and letter CNN the helpers compile."""
+    from helpers import ctc, training
 
-    compile_reader = ctc.compile_reader
     counted = StepTraces()
 
-    def counting_compile(model, *args, **kwargs) -> None:
-        compile_reader(model, *args, **kwargs)
-        k = len(counted.traces)
-        counted.traces.append(0)
+    def counting(compile_for_training):
+        def compile_and_count(model, *args, **kwargs) -> None:
+            compile_for_training(model, *args, **kwargs)
+            k = len(counted.traces)
+            counted.traces.append(0)
 
-        def train_step(batch):
-            counted.traces[k] += 1  # runs only while TensorFlow traces the step
-            return type(model).train_step(model, batch)
+            def train_step(batch):
+                counted.traces[k] += 1  # runs only while TensorFlow traces the step
+                return type(model).train_step(model, batch)
 
-        model.train_step = train_step
+            model.train_step = train_step
 
-    monkeypatch.setattr(ctc, "compile_reader", counting_compile)
+        return compile_and_count
+
+    monkeypatch.setattr(ctc, "compile_reader", counting(ctc.compile_reader))
+    monkeypatch.setattr(training, "compile_letter_model", counting(training.compile_letter_model))
     return counted
