@@ -53,9 +53,9 @@ FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-AFTER_CHAPTERS := $(sort $(wildcard notebooks/solutions/03_*.ipynb))
-READ_CHAPTERS := $(sort $(wildcard notebooks/solutions/0[24]_*.ipynb))
-SECOND_RUN := $(FEW_LABELS) $(SELF_CONTAINED)
+FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/03_*.ipynb))
+SECOND_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[24]_*.ipynb))
+INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 PYTEST := $(BIN)/python -m pytest
 
@@ -63,10 +63,10 @@ test: $(STAMP)
 	@export $(ONE_THREAD); log=$$(mktemp); ready=$$(mktemp -u); \
 	  ( nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SELF_CONTAINED); own=$$?; \
 	    while [ ! -e $$ready ]; do sleep 2; done; \
-	    nice -n 10 $(PYTEST) $(READ_CHAPTERS); after=$$?; \
+	    nice -n 10 $(PYTEST) $(SECOND_RUN_SOLUTIONS); after=$$?; \
 	    if [ $$own -ne 0 ]; then exit $$own; fi; exit $$after ) > $$log 2>&1 & others=$$!; \
 	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; touch $$ready; \
-	  $(PYTEST) $(LATER_CHAPTERS) $(AFTER_CHAPTERS); later=$$?; \
+	  $(PYTEST) $(LATER_CHAPTERS) $(FIRST_RUN_SOLUTIONS); later=$$?; \
 	  wait $$others; rest=$$?; rm -f $$ready; \
 	  echo "---- chapter 6, unit tests and solutions ----"; cat $$log; rm -f $$log; \
 	  for status in $$rest $$first $$later; do \
@@ -81,9 +81,9 @@ lab: $(STAMP)
 
 # For contributors: re-execute every notebook in place with the test settings (commit the result).
 notebooks: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(filter-out $(SECOND_RUN),$(sort $(wildcard notebooks/[0-9]*.ipynb)) \
+	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(filter-out $(INDEPENDENT),$(sort $(wildcard notebooks/[0-9]*.ipynb)) \
 	  $(sort $(wildcard notebooks/solutions/[0-9]*.ipynb)))
-	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(SECOND_RUN)
+	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(INDEPENDENT)
 
 clean-venv:
 	rm -rf $(VENV)

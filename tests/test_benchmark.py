@@ -50,7 +50,7 @@ def test_benchmark_json_shape(png_folder: Path, tmp_path: Path, monkeypatch: pyt
     assert result["dataset"]["captchas"] == 300 and result["dataset"]["length"] == 4
     assert result["dataset"]["train"] + result["dataset"]["test"] == 300
     assert set(result["models"]) == {"rf", "cnn", "cnn-original"}
-    assert step_traces.traces == [1, 1]  # each CNN's training step traced once
+    assert step_traces == [1, 1]  # each CNN's training step traced once
     for scores in result["models"].values():
         assert set(scores) == EXPECTED_MODEL_KEYS
         assert 0 <= scores["captcha_accuracy"] <= scores["letter_accuracy"] <= 1

@@ -150,7 +150,7 @@ def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: p
     assert fine.info["init"]["pretraining"]["steps"] == 2
     assert fine.info["training"]["epochs"] >= 2  # the frozen epochs, then at least one more
     # pretraining, then fine-tuning's two phases: each compiles once and traces its training step once
-    assert step_traces.traces == [1, 1, 1]
+    assert step_traces == [1, 1, 1]
 
 
 def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
