@@ -142,6 +142,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
     init = None
+    if args.init is not None and args.from_scratch:
+        raise UsageError("--init and --from-scratch contradict each other: give one of them")
     if args.init is not None:
         if args.model != "ctc":
             raise UsageError(f"--init starts from a pretrained CTC reader, so it needs --model ctc, not {args.model}")
@@ -149,6 +151,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
             init = load_reader(Path(args.init), kind="ctc")
         except ModelFileError as exc:
             raise UsageError(f"--init {args.init}: {exc}; make a pretrained reader with captcha-lab pretrain") from None
+    if args.from_scratch and args.model != "ctc":
+        raise UsageError(f"--from-scratch is for --model ctc (the {args.model} model always starts from scratch)")
     if args.colour and args.model not in COLOUR_MODELS:
         raise UsageError(f"--colour: the {args.model} model reads gray letters; colour input is for "
                          f"--model {' or --model '.join(COLOUR_MODELS)}")
@@ -166,6 +170,12 @@ def _cmd_train(args: argparse.Namespace) -> int:
            f"{len(split['train'])} to train on, {len(split['validation'])} to validate")
     if several_lengths_note(args.model, data.labels):
         report(several_lengths_note(args.model, data.labels))
+    if args.model == "ctc" and init is None and not args.colour and not args.from_scratch:
+        init = _default_start(args, report)
+    elif args.model == "ctc":
+        why = "--colour: the pretrained reader reads gray captchas" if args.colour and not args.from_scratch else \
+            "--from-scratch" if init is None else f"--init {args.init}"
+        print(f"start: {'from scratch' if init is None else 'the pretrained reader ' + args.init} ({why})")
 
     def part(name: str):
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
@@ -184,6 +194,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_start(args: argparse.Namespace, report):
+    """The pretrained reader ``train --model ctc`` starts from by default (built into the cache once)."""
+    from helpers.models import ModelFileError
+    from helpers.pretrained import load_or_build_start, start_command
+
+    try:
+        init, path, built = load_or_build_start(report=report, progress_bar=not args.quiet)
+    except ModelFileError as exc:
+        raise UsageError(f"the pretrained start could not be read: {exc}; delete that file to build it again, "
+                         "or pass --from-scratch") from None
+    print(f"start: the pretrained reader {path} ({'built now' if built else 'cached'}; the same as "
+          f"{start_command()}); --from-scratch trains without it")
+    return init
+
+
 def _add_train(sub: argparse._SubParsersAction) -> None:
     from helpers.training import MODEL_NAMES
 
@@ -197,10 +222,13 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="the reader file to write, e.g. my-site.model")
     p.add_argument("--seed", type=int, default=0, help="random seed for the split and the training (default: 0)")
     p.add_argument("--epochs", type=int, help="most epochs for the networks (default: chosen from the set size; "
-                   "with --init, of fine-tuning after the frozen epochs)")
+                   "for a pretrained start, of fine-tuning after the frozen epochs)")
     p.add_argument("--init", metavar="FILE",
                    help="with --model ctc: start from this pretrained reader (captcha-lab pretrain) and fine-tune "
-                        "it; its alphabet is mapped onto the folder's")
+                        "it; its alphabet is mapped onto the folder's (default: the course's pretrained reader, "
+                        "built once into your cache folder, about 10 minutes)")
+    p.add_argument("--from-scratch", action="store_true",
+                   help="with --model ctc: train from random weights instead of a pretrained reader")
     p.add_argument("--validation-fraction", type=float, default=0.1,
                    help="share of captchas kept out of training to validate (default: 0.1)")
     p.add_argument("--colour", action="store_true",
@@ -226,13 +254,16 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         raise UsageError(f"--steps must be at least 1, got {args.steps}")
     if args.workers < 0:
         raise UsageError(f"--workers must be 0 or more, got {args.workers}")
+    if not 0.0 <= args.web <= 1.0:
+        raise UsageError(f"--web is a share between 0 and 1, got {args.web}")
     from helpers.transfer import PRETRAIN_MINUTES, pretrain
 
     minutes = args.minutes if args.minutes is not None or args.steps is not None else PRETRAIN_MINUTES
     report = _progress(args)
     budget = " and ".join(([f"{minutes:g} minutes"] if minutes else []) + ([f"{args.steps} steps"] if args.steps else []))
     report(f"pretraining the CTC reader on drawn captchas for {budget}, whichever ends first (seed {args.seed})")
-    result = pretrain(seed=args.seed, minutes=minutes, steps=args.steps, workers=args.workers, report=report)
+    result = pretrain(seed=args.seed, minutes=minutes, steps=args.steps, workers=args.workers, web=args.web,
+                      report=report)
     info = result.info["pretraining"]
     save_reader(Reader("ctc", result.model, result.info), out, overwrite=args.overwrite)
     held_out = info["validation"]
@@ -244,6 +275,8 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
 
 
 def _add_pretrain(sub: argparse._SubParsersAction) -> None:
+    from helpers.pretrained import START
+
     p = sub.add_parser("pretrain", help="train the CTC reader on an endless stream of drawn captchas",
                        description="Train the CTC reader on captchas drawn on the fly in many styles (fonts, "
                        "spacing, noise, colours, blur, JPEG; labels of 4 to 8 digits and letters) for a time "
@@ -254,6 +287,9 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--steps", type=int, help="step budget (32 captchas a step); with a fixed step budget and no "
                    "--minutes, the same seed gives the same reader on the same machine")
     p.add_argument("--seed", type=int, default=0, help="seeds the drawn captchas and the training (default: 0)")
+    p.add_argument("--web", type=float, default=START.web,
+                   help="share of the stream drawn in web-form looks: wide white canvases, letters from tiny to "
+                        f"cut off at the edge, pale ink, thin lines, case-folded labels (default: {START.web:g})")
     p.add_argument("--workers", type=int, default=1,
                    help="processes that draw captchas while the reader trains (default: 1; 0 draws in between)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")

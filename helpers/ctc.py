@@ -392,6 +392,65 @@ def _dataset(x: Sequence[np.ndarray], y: np.ndarray, batch_size: int, *, shuffle
     return ds.prefetch(2)
 
 
+class PlateauAwareStopping(keras.callbacks.EarlyStopping):
+    """Early stopping on the validation loss that never gives up while the reader is still on the CTC plateau.
+
+    A CTC reader starts by answering blank everywhere, and its loss can sit on
+    that plateau for many epochs before it reads its first captcha; plain early
+    stopping then ends training just before it would have learned. Here
+    patience counts only from the first epoch in which at least one validation
+    captcha is read exactly (``left_plateau``, counted from 0; None while on the
+    plateau). The weights of the epoch with the lowest validation loss are kept.
+    Each epoch's exact-match share is added to the logs as ``val_exact``.
+
+    Args:
+        validation: the ``tf.data`` validation batches of (images, padded labels) that ``fit`` scores.
+        codec: the model's alphabet.
+        patience: epochs without a lower validation loss, after the plateau, before training stops.
+    """
+
+    def __init__(self, validation: Any, codec: CharCodec, patience: int) -> None:
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self.validation, self.codec = validation, codec
+        self.left_plateau: int | None = None
+
+    def exact_share(self) -> float:
+        """Share of the validation captchas the model reads exactly now (greedy decoding)."""
+        right = total = 0
+        for x, y in self.validation:
+            texts = decode_predictions(ops.convert_to_numpy(self.model(x, training=False)), self.codec)
+            truths = [self.codec.decode(row) for row in np.asarray(y)]
+            right += sum(t == u for t, u in zip(texts, truths))
+            total += len(truths)
+        return right / max(total, 1)
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        self.left_plateau = None
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        exact = self.exact_share()
+        if logs is not None:
+            logs["val_exact"] = exact
+        if self.left_plateau is None and exact > 0:
+            self.left_plateau = epoch
+        super().on_epoch_end(epoch, logs)
+        if self.left_plateau is None:  # still on the plateau: patience has not started
+            self.wait, self.stopped_epoch = 0, 0
+            self.model.stop_training = False
+
+
+def plateau_note(val_exact: Sequence[float]) -> str:
+    """A line for the user when training ended on the plateau, from the ``val_exact`` of each epoch
+    ("" when the reader read a validation captcha exactly in some epoch)."""
+    if any(share > 0 for share in val_exact):
+        return ""
+    return (f"the reader did not read a single validation captcha exactly in {len(val_exact)} epochs: it is still "
+            "on the "
+            "CTC plateau (answering blanks). Train longer (--epochs), give it more labelled captchas, or start "
+            "from a pretrained reader")
+
+
 def learning_rate_schedule(schedule: str, learning_rate: float, steps: int) -> Any:
     """Adam's learning rate for ``schedule`` (see :func:`train_crnn`) over ``steps`` training steps.
 
@@ -512,7 +571,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         crop_text: cut every captcha down to its text first (:func:`crop_to_text`),
             in training and, remembered by the model, whenever it reads: text
             in a small part of the image is then read at a larger scale.
-        patience: stop after this many epochs without a lower validation loss.
+        patience: stop after this many epochs without a lower validation loss, counted from the
+            first epoch that reads a validation captcha exactly (:class:`PlateauAwareStopping`).
         learning_rate: Adam's starting learning rate.
         schedule: "steps" keeps ``learning_rate`` for the first half of the
             epochs, then divides it by 3, 10 and 30 after 50 %, 75 % and 90 % of
@@ -526,7 +586,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         model_options: passed on to ``build_crnn`` (filters, rnn_units, channels, ...).
 
     Returns:
-        ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per epoch.
+        ``(model, history)``; ``history.history`` holds "loss", "val_loss", "val_exact" (the share of
+        validation captchas read exactly) and "learning_rate" per epoch.
     """
     data = training_data(train_images, train_labels, val_images, val_labels, alphabet=alphabet,
                          height=height, width=width, keep_aspect=keep_aspect, crop_text=crop_text,
@@ -535,10 +596,8 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
     rate = learning_rate_schedule(schedule, learning_rate, data.steps_per_epoch * epochs)
     model = build_crnn(height, data.width, CharCodec(alphabet).n_symbols, alphabet=alphabet, seed=seed,
                        crop_text=crop_text, learning_rate=rate, **model_options)
-    all_callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience, restore_best_weights=True),
-        *callbacks,
-    ]
+    stopper = PlateauAwareStopping(data.validation, CharCodec(alphabet), patience)
+    all_callbacks: list[keras.callbacks.Callback] = [stopper, *callbacks]
     if schedule == "plateau":
         all_callbacks.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=3,
                                                                min_lr=1e-5))

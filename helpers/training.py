@@ -157,8 +157,11 @@ def _epoch_printer(report, epochs: int):
         def on_epoch_end(self, epoch, logs=None):
             logs = logs or {}
             self.done += 1
+            exact = logs.get("val_exact")
             report(f"epoch {self.done}/{epochs}: loss {logs.get('loss', float('nan')):.3f}, validation loss "
-                   f"{logs.get('val_loss', float('nan')):.3f} ({time.perf_counter() - self.start:.0f} s)")
+                   f"{logs.get('val_loss', float('nan')):.3f}"
+                   + (f", {100 * exact:.1f} % exact" if exact is not None else "")
+                   + f" ({time.perf_counter() - self.start:.0f} s)")
 
     return EpochLine()
 
@@ -203,6 +206,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     labels = list(train[1]) + list(validation[1])
     alphabet = alphabet or "".join(sorted(set("".join(labels))))
     start = time.perf_counter()
+    exact_per_epoch: list[float] = []  # a CTC reader's validation exact match after each epoch
     if init is not None:
         if kind != "ctc" or init.kind != "ctc":
             raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
@@ -220,6 +224,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
             "pretraining": init.info.get("pretraining"), "kept": mapping.kept, "new": mapping.new,
             "dropped": mapping.dropped}})
         trained_epochs = len(history["loss"])
+        exact_per_epoch = history["val_exact"][FROZEN_EPOCHS:]
     elif kind == "ctc":
         from helpers import ctc
         from helpers.models import seed_everything
@@ -236,6 +241,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                                         callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)
         trained_epochs = len(history.history["loss"])
+        exact_per_epoch = history.history["val_exact"]
     else:
         if letters is None:
             letters = cut_letters(train, validation, seed=seed, report=report, colour=colour)
@@ -244,10 +250,17 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         reader = Reader(kind, classifier, {"lengths": sorted({len(label) for label in labels})})
         trained_epochs = None
     seconds = time.perf_counter() - start
+    if exact_per_epoch:
+        from helpers.ctc import plateau_note
+
+        if plateau_note(exact_per_epoch):
+            report(plateau_note(exact_per_epoch))
     texts = [s.text for s in reader.read(validation[0])]
     reader.info.update({
         "lengths": sorted({len(label) for label in labels}),
-        "training": {"seconds": round(seconds, 1), "epochs": trained_epochs, "seed": seed},
+        "training": {"seconds": round(seconds, 1), "epochs": trained_epochs, "seed": seed,
+                     **({"left_plateau": next((k + 1 for k, share in enumerate(exact_per_epoch) if share > 0), None)}
+                        if exact_per_epoch else {})},
         "validation": {"captchas": len(texts), "exact": round(exact_match(texts, validation[1]), 4),
                        "characters": round(letter_accuracy(texts, validation[1]), 4)},
     })

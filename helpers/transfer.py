@@ -69,14 +69,14 @@ FINE_TUNE_PATIENCE: int = 8
 # --------------------------------------------------------------------------- the stream as batches
 
 
-def _drawn_ahead(seed: int, start: int, count: int, workers: int,
-                 ramp: int) -> Iterator[tuple[list[np.ndarray], list[str]]]:
-    """Endless ``varied_batch(seed, i, count, ramp)`` for i = start, start + count, ...; with ``workers``,
+def _drawn_ahead(seed: int, start: int, count: int, workers: int, ramp: int,
+                 web: float = 0.0) -> Iterator[tuple[list[np.ndarray], list[str]]]:
+    """Endless ``varied_batch(seed, i, count, ramp, web)`` for i = start, start + count, ...; with ``workers``,
     drawn by that many separate processes, several batches ahead (same results, same order)."""
     index = int(start)
     if workers < 1:
         while True:
-            yield varied_batch(seed, index, count, ramp)
+            yield varied_batch(seed, index, count, ramp, web)
             index += count
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -87,7 +87,7 @@ def _drawn_ahead(seed: int, start: int, count: int, workers: int,
         try:
             while True:
                 while len(pending) < 2 * workers + 1:
-                    pending.append(pool.submit(varied_batch, seed, index, count, ramp))
+                    pending.append(pool.submit(varied_batch, seed, index, count, ramp, web))
                     index += count
                 yield pending.pop(0).result()
         finally:
@@ -97,7 +97,7 @@ def _drawn_ahead(seed: int, start: int, count: int, workers: int,
 
 def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHABET, height: int,
                    step_width: int, crop_text: bool, start: int = 0, group: int = 4,
-                   workers: int = 0, ramp: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+                   workers: int = 0, ramp: int = 0, web: float = 0.0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Endless training batches from the stream (:func:`helpers.variety.varied_batch`).
 
     ``group`` batches are drawn at once and sorted by width, so a batch holds
@@ -105,6 +105,7 @@ def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHA
     shuffled. ``workers``: processes that draw ahead while this one trains
     (0: draw here); the batches are the same either way. ``ramp``: captchas
     over which the stream's difficulty rises from 0 to 1 (:func:`helpers.variety.difficulty_at`).
+    ``web``: the share of captchas drawn in web looks (:func:`helpers.variety.make_varied`).
 
     Yields:
         ``(x, y)``: (batch_size, height, W, 1) float32 images in [0, 1]
@@ -113,7 +114,7 @@ def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHA
     """
     codec = ctc.CharCodec(alphabet)
     index = int(start)
-    for images, labels in _drawn_ahead(seed, start, batch_size * group, workers, ramp):
+    for images, labels in _drawn_ahead(seed, start, batch_size * group, workers, ramp, web):
         rng = np.random.default_rng([seed, index])
         index += batch_size * group
         if crop_text:
@@ -129,7 +130,7 @@ def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHA
 
 
 def _stream_dataset(seed: int, batch_size: int, height: int, step_width: int, crop_text: bool, workers: int,
-                    ramp: int) -> Any:
+                    ramp: int, web: float = 0.0) -> Any:
     """:func:`stream_batches` as a ``tf.data`` pipeline that draws ahead while the model trains."""
     import tensorflow as tf
 
@@ -137,7 +138,7 @@ def _stream_dataset(seed: int, batch_size: int, height: int, step_width: int, cr
                  tf.TensorSpec((None, PRETRAIN_LENGTHS[1]), tf.int32))
     return tf.data.Dataset.from_generator(
         lambda: stream_batches(seed, batch_size, height=height, step_width=step_width, crop_text=crop_text,
-                               workers=workers, ramp=ramp),
+                               workers=workers, ramp=ramp, web=web),
         output_signature=signature).prefetch(4)
 
 
@@ -198,8 +199,9 @@ class Pretrained:
 
 def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: int | None = None,
              batch_size: int = PRETRAIN_BATCH, validation: int = 256, workers: int = 1,
-             height: int | None = None, step_width: int | None = None,
-             report: Callable[[str], None] = lambda _: None) -> Pretrained:
+             height: int | None = None, step_width: int | None = None, web: float = 0.0,
+             report: Callable[[str], None] = lambda _: None,
+             progress: Callable[[int], None] = lambda _: None) -> Pretrained:
     """Train the course's CTC reader (``captcha-lab train``'s recipe) on the drawn stream.
 
     Args:
@@ -215,7 +217,12 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
             time step; by default those of ``captcha-lab train`` (48 and 4).
             A reader fine-tuned from this one keeps them. Chapter 5's 32 and 8
             train faster and leave the all-blank start sooner.
+        web: share of the stream drawn in the looks of web forms (wide white
+            canvases, letters from tiny to cut off at the edges, pale ink,
+            thin lines, case-folded labels: :func:`helpers.variety.make_web`);
+            ``captcha-lab pretrain`` uses ``helpers.pretrained.START.web``.
         report: receives a progress line every ``STEPS_PER_ROUND`` steps.
+        progress: receives the number of steps done every ``STEPS_PER_ROUND`` steps (for a progress bar).
 
     Returns:
         The model (alphabet ``PRETRAIN_ALPHABET``) and ``info["pretraining"]``:
@@ -238,7 +245,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
                            step_width=step_width, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
     data = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
-                           ramp=PRETRAIN_RAMP)
+                           ramp=PRETRAIN_RAMP, web=web)
     rounds = 10 ** 6 if steps is None else -(-steps // STEPS_PER_ROUND)
 
     losses: list[float] = []
@@ -246,6 +253,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     class Progress(keras.callbacks.Callback):
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
             losses.append(round(float((logs or {}).get("loss", float("nan"))), 4))
+            progress(budget.step)
             report(f"step {budget.step}: loss {losses[-1]:.3f}, "
                    f"{time.perf_counter() - budget.start:.0f} s, {100 * min(1.0, budget.used()):.0f} % of the budget")
 
@@ -253,10 +261,10 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     model.fit(data, epochs=rounds, steps_per_epoch=STEPS_PER_ROUND, callbacks=[budget, Progress()], verbose=0,
               shuffle=False)
     seconds = time.perf_counter() - start
-    images, labels = varied_batch(seed, VALIDATION_START, validation)
+    images, labels = varied_batch(seed, VALIDATION_START, validation, web=web)
     texts = ctc.predict_labels(model, images)
     info = {"pretraining": {
-        "seed": seed, "height": height, "step_width": step_width, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
+        "seed": seed, "web": web, "height": height, "step_width": step_width, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
         "budget": {"minutes": minutes, "steps": steps}, "round_steps": STEPS_PER_ROUND, "losses": losses,
         "validation": {"captchas": validation, "exact": round(ctc.exact_match(texts, labels), 4),
                        "characters": round(letter_accuracy(texts, labels), 4)},
@@ -331,7 +339,8 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     (the rest frozen, batch normalisation included), then up to ``epochs``
     with every layer learning, the rate falling along a cosine from
     ``learning_rate``; the weights of the epoch with the lowest validation
-    loss are kept (``patience`` epochs without a lower one end training).
+    loss are kept (``patience`` epochs without a lower one end training, counted
+    once the reader reads a validation captcha exactly: :class:`helpers.ctc.PlateauAwareStopping`).
 
     Args:
         pretrained: a CTC model (``ctc.build_crnn``), left unchanged.
@@ -339,8 +348,9 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
         alphabet: the characters of the labels (stored in the model).
 
     Returns:
-        ``(model, history, mapping)``: the fine-tuned model, "loss" and
-        "val_loss" per epoch of both phases, and how the alphabets were matched.
+        ``(model, history, mapping)``: the fine-tuned model, "loss", "val_loss" and
+        "val_exact" per epoch of both phases ("val_exact" is NaN in the frozen
+        epochs), and how the alphabets were matched.
     """
     from helpers.models import seed_everything
 
@@ -351,14 +361,14 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     data = ctc.training_data(*train, *validation, alphabet=alphabet, height=height, width=width,
                              keep_aspect=width is None, crop_text=ctc.crops_text(model),
                              step_width=ctc.step_width_of(model), batch_size=batch_size, seed=seed)
-    history: dict[str, list[float]] = {"loss": [], "val_loss": []}
+    history: dict[str, list[float]] = {"loss": [], "val_loss": [], "val_exact": []}
 
     def fit(epochs_here: int, rate: Any, more: Sequence[Any] = ()) -> None:
         ctc.compile_reader(model, rate)
         run = model.fit(data.train, validation_data=data.validation, epochs=epochs_here, verbose=0,
                         steps_per_epoch=data.fit_steps, callbacks=[*more, *callbacks], shuffle=False)
         for key in history:
-            history[key] += [float(v) for v in run.history[key]]
+            history[key] += [float(v) for v in run.history.get(key, [float("nan")] * len(run.history["loss"]))]
 
     if frozen_epochs > 0:
         for layer in model.layers:
@@ -369,8 +379,7 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     if epochs > 0:
         rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=data.steps_per_epoch * epochs,
                                                       alpha=0.02)
-        fit(epochs, rate, [keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                                         restore_best_weights=True)])
+        fit(epochs, rate, [ctc.PlateauAwareStopping(data.validation, ctc.codec_from_model(model), patience)])
     return model, history, mapping
 
 

@@ -16,6 +16,13 @@ gets its own random style (:func:`random_style`), with
   or shaded background, blur and JPEG artefacts;
 * labels of 4 to 8 characters from ``PRETRAIN_ALPHABET`` (digits, upper and lower case).
 
+With ``web`` > 0, that share of the stream is drawn in the looks of web
+forms instead (:func:`make_web`): wide, mostly white canvases; letters from
+a third of the height, clustered anywhere, to taller than the canvas and cut
+off at its edges; dark or pale ink (yellow on white); thin lines across the
+whole image; labels of digits only, letters only, or both; and case-folded
+labels, whose glyphs may be drawn in upper case while the label stays lower case.
+
 Captcha ``i`` of the stream with seed ``s`` is drawn from its own generator
 ``numpy.random.default_rng([s, STREAM_KEY, i])``: the stream can be restarted
 anywhere and never needs to be held in memory (:func:`iter_varied`).
@@ -23,6 +30,7 @@ anywhere and never needs to be held in memory (:func:`iter_varied`).
 
 from __future__ import annotations
 
+import colorsys
 import io
 import string
 from collections.abc import Iterator
@@ -31,10 +39,10 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from helpers.captchas import _render, _Style
+from helpers.captchas import _font, _render, _Style
 
 __all__ = ["PRETRAIN_ALPHABET", "PRETRAIN_FONTS", "PRETRAIN_LENGTHS", "VariedCaptcha", "difficulty_at", "iter_varied",
-           "make_varied", "random_style", "varied_batch"]
+           "make_varied", "make_web", "random_style", "varied_batch"]
 
 PRETRAIN_ALPHABET: str = string.digits + string.ascii_uppercase + string.ascii_lowercase
 """The 62 characters the pretraining stream draws: digits, then upper-case and lower-case letters."""
@@ -55,6 +63,11 @@ HEIGHTS: tuple[int, int] = (32, 72)
 
 STREAM_KEY: int = 6
 """Mixed into every captcha's seed, so the stream never repeats a captcha of the course's other sets."""
+
+WEB_ALPHABETS: tuple[tuple[str, float], ...] = (
+    (string.digits + string.ascii_lowercase, 0.45), (string.digits, 0.2), (string.ascii_lowercase, 0.15),
+    (PRETRAIN_ALPHABET, 0.2))
+"""Alphabets of web-look labels and their chances: the labels of many sites use one of these."""
 
 
 @dataclass(frozen=True)
@@ -167,6 +180,98 @@ def _finish(image: Image.Image, rng: np.random.Generator, d: float) -> tuple[np.
     return np.asarray(image, dtype=np.uint8), notes
 
 
+def _web_ink(rng: np.random.Generator, pale: bool) -> np.ndarray:
+    """(3,) float32 ink of a random hue: pale (light, saturated: yellow on white) or dark to medium."""
+    value = rng.uniform(0.85, 1.0) if pale else rng.uniform(0.0, 0.75)
+    saturation = rng.uniform(0.45, 1.0) if pale else rng.uniform(0.0, 1.0)
+    return np.array(colorsys.hsv_to_rgb(float(rng.uniform()), float(saturation), float(value)), np.float32) * 255
+
+
+def _web_glyph(ch: str, font_name: str, px: int, angle: float) -> tuple[np.ndarray, int]:
+    """Opacity (h, w) float32 of ``ch`` turned by ``angle`` degrees, cut to its ink, and that ink's offset
+    from the top of the font's line (so that letters keep a common baseline)."""
+    font = _font(font_name, px)
+    ascent, descent = font.getmetrics()
+    margin = px
+    layer = Image.new("L", (font.getbbox(ch)[2] + 2 * margin, ascent + descent + 2 * margin), 0)
+    ImageDraw.Draw(layer).text((margin, margin), ch, font=font, fill=255)
+    layer = layer.rotate(angle, Image.Resampling.BICUBIC, expand=True)
+    left, top, right, bottom = layer.getbbox() or (0, 0, 1, 1)
+    return np.asarray(layer, np.float32)[top:bottom, left:right] / 255.0, top - (layer.height - ascent - descent) // 2
+
+
+def make_web(rng: np.random.Generator, d: float = 1.0) -> tuple[np.ndarray, str, list[str]]:
+    """A captcha in the looks of web forms, drawn with ``rng`` at difficulty ``d`` (0-1).
+
+    At 0: dark letters of half to nine tenths of the height, no lines, labels
+    as drawn. Towards 1: sizes from a third of the height to 1.3 times it (text
+    wider than the canvas loses its ends), pale ink, two to six thin lines, and
+    (in half of the captchas whose alphabet has no capitals) upper-case glyphs
+    for a lower-case label.
+
+    Returns:
+        ((H, W, 3) uint8 RGB image, label, notes).
+    """
+    alphabets, chances = zip(*WEB_ALPHABETS)
+    alphabet = alphabets[int(rng.choice(len(alphabets), p=chances))]
+    low, high = PRETRAIN_LENGTHS
+    label = "".join(alphabet[int(k)] for k in rng.integers(len(alphabet), size=int(rng.integers(low, high + 1))))
+    notes = ["web"]
+    folded = alphabet.islower() and rng.random() < 0.5 * d  # letters, none of them capitals
+    upper = float(rng.choice([0.3, 0.7, 1.0])) if folded else 0.0
+    if folded:
+        notes.append("case-folded")
+    height = int(rng.integers(HEIGHTS[0], HEIGHTS[1] + 1))
+    width = int(height * rng.uniform(2.2, 2.2 + 4.3 * d + 1.0))
+    paper = 255.0 - (rng.uniform(0, 20, size=3) if rng.random() < 0.35 else np.zeros(3))
+    canvas = np.broadcast_to(paper.astype(np.float32), (height, width, 3)).copy()
+    smallest, largest = 0.5 - 0.17 * d, 0.9 + 0.4 * d
+    px = int(round(height * np.exp(rng.uniform(np.log(smallest), np.log(largest)))))
+    fonts = list(rng.choice(PRETRAIN_FONTS, size=2 if rng.random() < 0.2 else 1))
+    tilt, spacing = float(rng.uniform(-15, 15)) * d, float(rng.uniform(-0.1, 0.35))
+    pale = bool(rng.random() < 0.3 * d)
+    inks = [_web_ink(rng, pale)] * len(label) if rng.random() < 0.7 else [_web_ink(rng, pale) for _ in label]
+    if pale:
+        notes.append("pale")
+    text = [ch.upper() if rng.random() < upper else ch for ch in label]
+    faces = [str(fonts[int(rng.integers(len(fonts)))]) for _ in text]
+    turns = rng.uniform(-6, 6, size=len(text)) * d + tilt
+    gaps = np.rint(spacing * px * rng.uniform(0.6, 1.4, size=len(text))).astype(int)
+    gaps[0] = 0
+    while True:  # shrink the text until it is at most 8 % wider than the canvas
+        glyphs = [_web_glyph(ch, face, px, float(turn)) for ch, face, turn in zip(text, faces, turns)]
+        span = int(sum(g.shape[1] for g, _ in glyphs) + gaps.sum())
+        if span <= 1.08 * width or px <= 10:
+            break
+        px = max(10, int(px * 0.95 * width / span))
+    x = int(rng.integers(0, width - span + 1)) if span <= width else (width - span) // 2
+    if span > width or px > height:
+        notes.append("cut at the edge")
+    line_height = sum(_font(faces[0], px).getmetrics())
+    top = (height - line_height) / 2 + rng.uniform(-0.4, 0.4) * max(0, height - px)
+    rise = float(np.clip(np.tan(np.radians(-tilt)) * span, -0.25 * height, 0.25 * height))
+    start = x
+    for (alpha, offset), gap, ink in zip(glyphs, gaps, inks):
+        x += int(gap)
+        y = int(round(top + offset + rise * ((x + alpha.shape[1] / 2 - start) / max(span, 1) - 0.5)))
+        rows = slice(max(y, 0), min(y + alpha.shape[0], height))
+        cols = slice(max(x, 0), min(x + alpha.shape[1], width))
+        if rows.start < rows.stop and cols.start < cols.stop:
+            a = alpha[rows.start - y:rows.stop - y, cols.start - x:cols.stop - x, None]
+            canvas[rows, cols] = canvas[rows, cols] * (1 - a) + ink * a
+        x += alpha.shape[1]
+    image = Image.fromarray(np.clip(np.rint(canvas), 0, 255).astype(np.uint8))
+    lines = int(rng.integers(2, 7)) if rng.random() < d else 0
+    draw = ImageDraw.Draw(image)
+    for _ in range(lines):
+        ends = rng.uniform(0, height, size=2)
+        r, g, b = (int(v) for v in _web_ink(rng, bool(rng.random() < 0.4)))
+        draw.line((0.0, float(ends[0]), float(width), float(ends[1])), fill=(r, g, b), width=int(rng.integers(1, 3)))
+    if lines:
+        notes.append("thin lines")
+    return np.asarray(image, np.uint8), label, notes
+
+
 def _label(rng: np.random.Generator) -> str:
     low, high = PRETRAIN_LENGTHS
     picks = rng.integers(0, len(PRETRAIN_ALPHABET), size=int(rng.integers(low, high + 1)))
@@ -178,15 +283,22 @@ def difficulty_at(index: int, ramp: int) -> float:
     return 1.0 if ramp <= 0 else min(1.0, int(index) / int(ramp))
 
 
-def make_varied(seed: int, index: int, difficulty: float = 1.0) -> VariedCaptcha:
+def make_varied(seed: int, index: int, difficulty: float = 1.0, web: float = 0.0) -> VariedCaptcha:
     """Captcha ``index`` of the stream with ``seed``: a random label in a random style.
 
     ``difficulty`` (0-1) scales the chance of every kind of noise and the
     ranges of rotation, warp and spacing (:func:`random_style`); the label,
-    size and typefaces are drawn the same way at any difficulty.
+    size and typefaces are drawn the same way at any difficulty. ``web``: the
+    chance that the captcha is drawn in the looks of web forms instead
+    (:func:`make_web`, then also blurred or saved as JPEG now and then); with 0,
+    the stream is the same as before web looks existed.
     """
     rng = np.random.default_rng([int(seed), STREAM_KEY, int(index)])
     d = float(np.clip(difficulty, 0.0, 1.0))
+    if web > 0 and np.random.default_rng([int(seed), STREAM_KEY, int(index), 1]).random() < web:
+        image, label, notes = make_web(rng, d)
+        pixels, more = _finish(Image.fromarray(image), rng, 0.5 * d)
+        return VariedCaptcha(label, pixels, tuple(notes + more))
     label = _label(rng)
     style, dark = random_style(rng, d)
     height = int(rng.integers(HEIGHTS[0], HEIGHTS[1] + 1))
@@ -199,19 +311,22 @@ def make_varied(seed: int, index: int, difficulty: float = 1.0) -> VariedCaptcha
     return VariedCaptcha(label, pixels, tuple(notes + more))
 
 
-def iter_varied(seed: int, start: int = 0, count: int | None = None, *, ramp: int = 0) -> Iterator[VariedCaptcha]:
+def iter_varied(seed: int, start: int = 0, count: int | None = None, *, ramp: int = 0,
+                web: float = 0.0) -> Iterator[VariedCaptcha]:
     """Captchas ``start``, ``start + 1``, ... of the stream (``count`` of them, or without end).
 
     ``ramp``: the difficulty rises from 0 at index 0 to 1 at index ``ramp``
-    (:func:`difficulty_at`; 0: full difficulty from the start).
+    (:func:`difficulty_at`; 0: full difficulty from the start). ``web``: the
+    share drawn in web looks (:func:`make_varied`).
     """
     index = int(start)
     while count is None or index < start + count:
-        yield make_varied(seed, index, difficulty_at(index, ramp))
+        yield make_varied(seed, index, difficulty_at(index, ramp), web)
         index += 1
 
 
-def varied_batch(seed: int, start: int, count: int, ramp: int = 0) -> tuple[list[np.ndarray], list[str]]:
+def varied_batch(seed: int, start: int, count: int, ramp: int = 0,
+                 web: float = 0.0) -> tuple[list[np.ndarray], list[str]]:
     """``count`` captchas of the stream from ``start``: ((H, W, 3) uint8 images of various sizes, labels)."""
-    captchas = list(iter_varied(seed, start, count, ramp=ramp))
+    captchas = list(iter_varied(seed, start, count, ramp=ramp, web=web))
     return [c.image for c in captchas], [c.label for c in captchas]

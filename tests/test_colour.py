@@ -37,7 +37,7 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 def readers(folders: dict[str, Path]) -> dict[str, Path]:
     """A forest and a gray CTC reader trained on easy captchas, and colour CTC and CNN readers trained on coloured ones."""
     out = {}
-    for name, data, kind, extra in (("rf", "easy", "rf", []), ("ctc", "easy", "ctc", ["--epochs", "1"]),
+    for name, data, kind, extra in (("rf", "easy", "rf", []), ("ctc", "easy", "ctc", ["--epochs", "1", "--from-scratch"]),
                                     ("ctc-colour", "colour", "ctc", ["--epochs", "1", "--colour"]),
                                     ("cnn-colour", "colour", "cnn", ["--epochs", "1", "--colour"])):
         out[name] = folders["root"] / f"{name}.model"

@@ -251,3 +251,33 @@ def test_training_refuses_inputs_too_narrow_for_the_labels() -> None:
                        epochs=1, width=64)
     with pytest.raises(ValueError, match="labels"):
         ctc.train_crnn(images, ["AB"], images, ["AB", "CD"], alphabet=ALPHABET, epochs=1)
+
+
+def test_patience_starts_only_when_the_reader_leaves_the_plateau(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The validation loss never improves after the first epoch; the reader first reads a validation captcha
+    exactly in epoch 4 (from 0). Plain early stopping with patience 2 stops in epoch 2; this one waits for the
+    plateau to end and stops once two epochs from there on (4 and 5) brought no lower loss."""
+    from helpers.backend import import_keras
+
+    keras = import_keras()
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    exact = iter([0.0, 0.0, 0.0, 0.0, 0.25, 0.25, 0.5, 0.5])
+
+    def run(stopper) -> int:
+        stopper.set_model(model)
+        stopper.on_train_begin()
+        for epoch in range(8):
+            logs = {"val_loss": 5.0 if epoch == 0 else 6.0}
+            stopper.on_epoch_end(epoch, logs)
+            if getattr(model, "stop_training", False):
+                model.stop_training = False
+                return epoch
+        return -1
+
+    plain = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    assert run(plain) == 2
+    stopper = ctc.PlateauAwareStopping(validation=None, codec=ctc.CharCodec("ab"), patience=2)
+    monkeypatch.setattr(stopper, "exact_share", lambda: next(exact))
+    assert run(stopper) == 5 and stopper.left_plateau == 4
+    assert ctc.plateau_note([0.0, 0.25]) == ""
+    assert "did not read a single validation captcha exactly in 3 epochs" in ctc.plateau_note([0.0] * 3)

@@ -38,6 +38,22 @@ def test_the_stream_draws_the_variety_it_promises() -> None:
     assert all(c.image.mean() < 128 for c in dark)
 
 
+def test_web_looks_cover_what_real_sites_draw() -> None:
+    captchas = list(iter_varied(0, count=200, web=1.0))
+    assert all("web" in c.notes for c in captchas)
+    assert {"case-folded", "pale", "cut at the edge", "thin lines"} <= {note for c in captchas for note in c.notes}
+    labels = [c.label for c in captchas]
+    assert any(label.isdigit() for label in labels) and any(label.isalpha() and label.islower() for label in labels)
+    assert {len(label) for label in labels} == set(range(PRETRAIN_LENGTHS[0], PRETRAIN_LENGTHS[1] + 1))
+    assert all(c.label.islower() for c in captchas if "case-folded" in c.notes)
+    assert max(c.image.shape[1] / c.image.shape[0] for c in captchas) > 5  # wide canvases
+    # Web looks take the place of some captchas of the stream and leave the others as they were.
+    mixed, plain = list(iter_varied(0, count=60, web=0.5)), list(iter_varied(0, count=60))
+    assert 15 <= sum("web" in c.notes for c in mixed) <= 45
+    for a, b in zip(mixed, plain):
+        assert "web" in a.notes or (a.label == b.label and np.array_equal(a.image, b.image))
+
+
 def test_batches_drawn_by_a_worker_process_equal_those_drawn_here() -> None:
     from helpers.transfer import stream_batches
 
@@ -129,28 +145,50 @@ def test_fine_tuning_a_pretrained_reader_beats_training_from_scratch_on_a_tiny_s
     assert tuned_exact >= scratch_exact + 0.25, (tuned_exact, scratch_exact)
 
 
-def test_pretrain_and_train_init_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                                                      step_traces) -> None:
-    pretrained = tmp_path / "pretrained.model"
-    assert main(["pretrain", "--out", str(pretrained), "--steps", "2", "--workers", "0", "--quiet"]) == 0
-    out = capsys.readouterr().out
-    assert "pretrained for 2 steps (64 drawn captchas)" in out and "held-out drawn captchas" in out
-    reader = load_reader(pretrained, kind="ctc")
-    assert reader.alphabet == PRETRAIN_ALPHABET and reader.info["pretraining"]["steps"] == 2
-    assert len(reader.info["pretraining"]["losses"]) == 1  # one round, cut short by the step budget
+def test_train_starts_from_a_pretrained_reader_built_once_into_the_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], step_traces) -> None:
+    """train --model ctc builds the default start into the cache (a 2-step recipe here), the cache serves it
+    afterwards, the documented pretrain command builds the same reader, and --init with that file trains the
+    same reader as the default start."""
+    from helpers import pretrained
 
+    monkeypatch.setenv("CAPTCHA_LAB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(pretrained, "START", pretrained.StartRecipe(seed=0, steps=2, web=0.5))
     folder = tmp_path / "site"
     save_captchas(generate_captchas(30, "easy", seed=8, alphabet="ABC#", size=(120, 45)), folder)
     tuned = tmp_path / "site.model"
-    assert main(["train", "--data", str(folder), "--model", "ctc", "--init", str(pretrained), "--epochs", "1",
-                 "--out", str(tuned), "--quiet"]) == 0
+    assert main(["train", "--data", str(folder), "--model", "ctc", "--epochs", "1", "--out", str(tuned)]) == 0
+    out, err = capsys.readouterr()
+    cached = tmp_path / "cache" / "pretrained-seed0-steps2-web0.5.model"
+    assert f"start: the pretrained reader {cached} (built now; the same as captcha-lab pretrain --seed 0 " \
+           "--steps 2 --web 0.5" in out
+    assert "pretraining: 100%" in err  # the progress bar of the build
     fine = load_reader(tuned, kind="ctc")
     assert fine.alphabet == "#ABC"
     assert fine.info["init"]["kept"] == "ABC" and fine.info["init"]["new"] == "#"
-    assert fine.info["init"]["pretraining"]["steps"] == 2
+    assert fine.info["init"]["pretraining"]["steps"] == 2 and fine.info["init"]["pretraining"]["web"] == 0.5
     assert fine.info["training"]["epochs"] >= 2  # the frozen epochs, then at least one more
-    # pretraining, then fine-tuning's two phases: each compiles once and traces its training step once
-    assert step_traces == [1, 1, 1]
+    assert pretrained.load_or_build_start()[1:] == (cached, False)  # from now on, read from the cache
+
+    again = tmp_path / "pretrained.model"
+    assert main(["pretrain", "--out", str(again), "--seed", "0", "--steps", "2", "--web", "0.5", "--workers", "0",
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "pretrained for 2 steps (64 drawn captchas)" in out and "held-out drawn captchas" in out
+    reader = load_reader(again, kind="ctc")
+    assert reader.alphabet == PRETRAIN_ALPHABET and reader.info["pretraining"]["steps"] == 2
+    assert len(reader.info["pretraining"]["losses"]) == 1  # one round, cut short by the step budget
+    same = load_reader(cached, kind="ctc")
+    assert all(np.array_equal(a, b) for a, b in zip(reader.model.get_weights(), same.model.get_weights()))
+
+    tuned_again = tmp_path / "again.model"
+    assert main(["train", "--data", str(folder), "--model", "ctc", "--init", str(again), "--epochs", "1",
+                 "--out", str(tuned_again), "--quiet"]) == 0
+    assert f"start: the pretrained reader {again} (--init" in capsys.readouterr().out
+    assert all(np.array_equal(a, b) for a, b in zip(fine.model.get_weights(),
+                                                    load_reader(tuned_again).model.get_weights()))
+    # two pretrainings and two fine-tunings of two phases: each compiles once and traces its training step once
+    assert step_traces == [1, 1, 1, 1, 1, 1]
 
 
 def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
@@ -169,6 +207,10 @@ def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
     junk.write_text("not a model")
     assert main(common + ["--model", "ctc", "--init", str(junk)]) == 2
     assert "junk.model" in capsys.readouterr().err
+    assert main(common + ["--model", "ctc", "--init", str(forest), "--from-scratch"]) == 2
+    assert "contradict" in capsys.readouterr().err
+    assert main(common + ["--model", "rf", "--from-scratch"]) == 2
+    assert "--from-scratch is for --model ctc" in capsys.readouterr().err
     assert not (tmp_path / "out.model").exists()
 
 
