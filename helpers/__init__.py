@@ -5,6 +5,8 @@ Each module holds one concept of the course, named for what it holds:
 ``datasets`` (splits and letter arrays), ``models`` (Keras builders),
 ``ctc`` (the whole-captcha reader), ``variety`` (an endless stream of captchas
 in many styles) and ``transfer`` (pretraining on it, fine-tuning on few labels),
+``pretrained`` (the pretrained reader ``captcha-lab train`` starts from, kept in the
+user's cache), ``selftraining`` (unlabelled captchas as pseudo-labels),
 ``plots`` (figures for the notebooks) and ``cli`` (the ``captcha-lab`` command).
 """
 

@@ -141,6 +141,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--validation-fraction must be between 0.02 and 0.5, got {args.validation_fraction}")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
+    if args.unlabelled is not None and (args.model != "ctc" or args.colour):
+        raise UsageError("--unlabelled is for --model ctc reading gray captchas (without --colour)")
+    if args.unlabelled is not None and not Path(args.unlabelled).is_dir():
+        raise UsageError(f"--unlabelled {args.unlabelled} is not a folder; give the folder of unlabelled captchas")
+    if not 0.0 < args.keep_above <= 1.0 or args.rounds < 1:
+        raise UsageError(f"--keep-above must be in (0, 1] and --rounds at least 1, got {args.keep_above} and "
+                         f"{args.rounds}")
     init = None
     if args.init is not None and args.from_scratch:
         raise UsageError("--init and --from-scratch contradict each other: give one of them")
@@ -170,6 +177,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
            f"{len(split['train'])} to train on, {len(split['validation'])} to validate")
     if several_lengths_note(args.model, data.labels):
         report(several_lengths_note(args.model, data.labels))
+    unlabelled = None if args.unlabelled is None else _unlabelled(args, data, report)
     if args.model == "ctc" and init is None and not args.colour and not args.from_scratch:
         init = _default_start(args, report)
     elif args.model == "ctc":
@@ -180,8 +188,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     def part(name: str):
         return [data.images[i] for i in split[name]], [data.labels[i] for i in split[name]]
 
-    reader = train_reader(args.model, part("train"), part("validation"), seed=args.seed, alphabet=data.alphabet,
-                          epochs=args.epochs, report=report, init=init, colour=args.colour)
+    if unlabelled is None:
+        reader = train_reader(args.model, part("train"), part("validation"), seed=args.seed, alphabet=data.alphabet,
+                              epochs=args.epochs, report=report, init=init, colour=args.colour)
+    else:
+        from helpers.selftraining import self_train
+
+        reader, _ = self_train(part("train"), part("validation"), unlabelled[0], seed=args.seed,
+                               alphabet=data.alphabet, init=init, epochs=args.epochs, rounds=args.rounds,
+                               keep_above=args.keep_above, truth=unlabelled[1], report=report)
     reader.info["data"] = {"folder": Path(args.data).resolve().name, "captchas": len(data),
                            "train": len(split["train"]), "validation": len(split["validation"]),
                            "skipped": len(data.skipped), "seed": args.seed}
@@ -192,6 +207,33 @@ def _cmd_train(args: argparse.Namespace) -> int:
           f"(trained in {reader.info['training']['seconds']:.0f} s)")
     print(f"saved {out}: {reader_summary(reader)}")
     return 0
+
+
+def _unlabelled(args: argparse.Namespace, data, report) -> tuple[list, list[str] | None]:
+    """The images of --unlabelled DIR, and their labels when the file names are labels of ``data``'s kind
+    (only to report the pseudo-labels' precision; training never sees them)."""
+    from helpers.captchas import CaptchaDataError, load_captchas
+
+    paths, problems, readable = _read_files([args.unlabelled])
+    if problems:
+        report(f"--unlabelled: skipped {len(problems)} unreadable files, e.g. {paths[min(problems)].name}")
+    images = [image for _, image in readable]
+    try:
+        named = load_captchas(Path(args.unlabelled), skip_bad=True)
+    except CaptchaDataError:
+        named = None
+    lengths = set(data.lengths)
+    truth = None
+    if (named is not None and not named.skipped and len(named) == len(images)
+            and all(set(label) <= set(data.alphabet) and len(label) in lengths for label in named.labels)):
+        truth = named.labels
+        report(f"--unlabelled: {len(images)} captchas; their file names look like labels, so the precision of "
+               "the kept readings is reported (training never sees those names)")
+    else:
+        report(f"--unlabelled: {len(images)} captchas")
+    if not images:
+        raise UsageError(f"--unlabelled {args.unlabelled}: no readable captcha images")
+    return images, truth
 
 
 def _default_start(args: argparse.Namespace, report):
@@ -210,6 +252,7 @@ def _default_start(args: argparse.Namespace, report):
 
 
 def _add_train(sub: argparse._SubParsersAction) -> None:
+    from helpers.selftraining import KEEP_ABOVE, ROUNDS
     from helpers.training import MODEL_NAMES
 
     p = sub.add_parser("train", help="train one model on a folder of labelled captchas and save it",
@@ -229,6 +272,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                         "built once into your cache folder, about 10 minutes)")
     p.add_argument("--from-scratch", action="store_true",
                    help="with --model ctc: train from random weights instead of a pretrained reader")
+    p.add_argument("--unlabelled", metavar="DIR",
+                   help="with --model ctc: a folder of the site's captchas without labels; the reader labels "
+                        "those it reads most surely and trains on them too (self-training), in --rounds rounds")
+    p.add_argument("--rounds", type=int, default=ROUNDS,
+                   help=f"rounds of self-training with --unlabelled (default: {ROUNDS})")
+    p.add_argument("--keep-above", type=float, default=KEEP_ABOVE,
+                   help="with --unlabelled: keep a reading when every character is at least this sure "
+                        f"(default: {KEEP_ABOVE:g})")
     p.add_argument("--validation-fraction", type=float, default=0.1,
                    help="share of captchas kept out of training to validate (default: 0.1)")
     p.add_argument("--colour", action="store_true",
