@@ -18,9 +18,9 @@ Sets: ``generic`` (``generic_lookalikes.py``), ``digits`` (``digit_lookalikes.py
 Run from the project root, for example:
 
     .venv/bin/python -m benchmarks.new_site --sets generic --seeds 0,1,2
-    .venv/bin/python -m benchmarks.new_site --sets digits --train-args "--colour" --seeds 0
+    .venv/bin/python -m benchmarks.new_site --sets digits --train-args=--colour --seeds 0
     .venv/bin/python -m benchmarks.new_site --sets generic --train 200 --unlabelled 1400 --seeds 0
-    .venv/bin/python -m benchmarks.new_site --sets noisy --train 200 --test 400 --train-args "--from-scratch"
+    .venv/bin/python -m benchmarks.new_site --sets noisy --train 200 --test 400 --train-args=--from-scratch
 """
 
 from __future__ import annotations

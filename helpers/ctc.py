@@ -401,7 +401,8 @@ class PlateauAwareStopping(keras.callbacks.EarlyStopping):
     patience counts only from the first epoch in which at least one validation
     captcha is read exactly (``left_plateau``, counted from 0; None while on the
     plateau). The weights of the epoch with the lowest validation loss are kept.
-    Each epoch's exact-match share is added to the logs as ``val_exact``.
+    Until then, each epoch's exact-match share is added to the logs as ``val_exact``
+    (reading the validation captchas once more costs time, so it stops there).
 
     Args:
         validation: the ``tf.data`` validation batches of (images, padded labels) that ``fit`` scores.
@@ -429,11 +430,12 @@ class PlateauAwareStopping(keras.callbacks.EarlyStopping):
         self.left_plateau = None
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        exact = self.exact_share()
-        if logs is not None:
-            logs["val_exact"] = exact
-        if self.left_plateau is None and exact > 0:
-            self.left_plateau = epoch
+        if self.left_plateau is None:  # once the reader reads, the validation loss alone decides
+            exact = self.exact_share()
+            if logs is not None:
+                logs["val_exact"] = exact
+            if exact > 0:
+                self.left_plateau = epoch
         super().on_epoch_end(epoch, logs)
         if self.left_plateau is None:  # still on the plateau: patience has not started
             self.wait, self.stopped_epoch = 0, 0
@@ -441,7 +443,7 @@ class PlateauAwareStopping(keras.callbacks.EarlyStopping):
 
 
 def plateau_note(val_exact: Sequence[float]) -> str:
-    """A line for the user when training ended on the plateau, from the ``val_exact`` of each epoch
+    """A line for the user when training ended on the plateau, from the ``val_exact`` of its epochs
     ("" when the reader read a validation captcha exactly in some epoch)."""
     if any(share > 0 for share in val_exact):
         return ""
@@ -586,8 +588,9 @@ def train_crnn(train_images: Sequence[np.ndarray], train_labels: Sequence[str],
         model_options: passed on to ``build_crnn`` (filters, rnn_units, channels, ...).
 
     Returns:
-        ``(model, history)``; ``history.history`` holds "loss", "val_loss", "val_exact" (the share of
-        validation captchas read exactly) and "learning_rate" per epoch.
+        ``(model, history)``; ``history.history`` holds "loss", "val_loss" and "learning_rate" per
+        epoch, and "val_exact" (the share of validation captchas read exactly) for the epochs up to the
+        first that read one.
     """
     data = training_data(train_images, train_labels, val_images, val_labels, alphabet=alphabet,
                          height=height, width=width, keep_aspect=keep_aspect, crop_text=crop_text,

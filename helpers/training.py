@@ -206,7 +206,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     labels = list(train[1]) + list(validation[1])
     alphabet = alphabet or "".join(sorted(set("".join(labels))))
     start = time.perf_counter()
-    exact_per_epoch: list[float] = []  # a CTC reader's validation exact match after each epoch
+    exact_per_epoch: list[float] = []  # a CTC reader's validation exact match, epochs up to the first above 0
     if init is not None:
         if kind != "ctc" or init.kind != "ctc":
             raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
@@ -224,7 +224,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
             "pretraining": init.info.get("pretraining"), "kept": mapping.kept, "new": mapping.new,
             "dropped": mapping.dropped}})
         trained_epochs = len(history["loss"])
-        exact_per_epoch = history["val_exact"][FROZEN_EPOCHS:]
+        exact_per_epoch = history["val_exact"]
     elif kind == "ctc":
         from helpers import ctc
         from helpers.models import seed_everything
@@ -241,7 +241,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
                                         callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)
         trained_epochs = len(history.history["loss"])
-        exact_per_epoch = history.history["val_exact"]
+        exact_per_epoch = history.history.get("val_exact", [])
     else:
         if letters is None:
             letters = cut_letters(train, validation, seed=seed, report=report, colour=colour)

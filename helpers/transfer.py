@@ -348,9 +348,10 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
         alphabet: the characters of the labels (stored in the model).
 
     Returns:
-        ``(model, history, mapping)``: the fine-tuned model, "loss", "val_loss" and
-        "val_exact" per epoch of both phases ("val_exact" is NaN in the frozen
-        epochs), and how the alphabets were matched.
+        ``(model, history, mapping)``: the fine-tuned model, "loss" and "val_loss"
+        per epoch of both phases, "val_exact" for the epochs of the second phase up
+        to the first that read a validation captcha exactly
+        (:class:`helpers.ctc.PlateauAwareStopping`), and how the alphabets were matched.
     """
     from helpers.models import seed_everything
 
@@ -368,7 +369,7 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
         run = model.fit(data.train, validation_data=data.validation, epochs=epochs_here, verbose=0,
                         steps_per_epoch=data.fit_steps, callbacks=[*more, *callbacks], shuffle=False)
         for key in history:
-            history[key] += [float(v) for v in run.history.get(key, [float("nan")] * len(run.history["loss"]))]
+            history[key] += [float(v) for v in run.history.get(key, [])]
 
     if frozen_epochs > 0:
         for layer in model.layers:
