@@ -448,9 +448,8 @@ def plateau_note(val_exact: Sequence[float]) -> str:
     if any(share > 0 for share in val_exact):
         return ""
     return (f"the reader did not read a single validation captcha exactly in {len(val_exact)} epochs: it is still "
-            "on the "
-            "CTC plateau (answering blanks). Train longer (--epochs), give it more labelled captchas, or start "
-            "from a pretrained reader")
+            "on the CTC plateau (answering blanks). Train longer (--epochs), give it more labelled captchas, or "
+            "start from a pretrained reader")
 
 
 def learning_rate_schedule(schedule: str, learning_rate: float, steps: int) -> Any:

@@ -10,7 +10,7 @@ The start is one fixed recipe (``START``: seed, step budget and the stream's
 share of web looks), so it is the same reader on every run on one machine;
 ``captcha-lab pretrain`` with the same options builds the same reader
 (:func:`start_command` prints that command). The first ``train`` that needs
-it builds it (about ten minutes on two cores, with a progress bar) and
+it builds it (about 15 minutes on two cores, with a progress bar) and
 keeps it in the user's cache folder (:func:`cache_folder`); later runs load
 it from there.
 """
