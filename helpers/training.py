@@ -253,8 +253,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     if exact_per_epoch:
         from helpers.ctc import plateau_note
 
-        if plateau_note(exact_per_epoch):
-            report(plateau_note(exact_per_epoch))
+        note = plateau_note(exact_per_epoch)
+        if note:
+            report(note)
     texts = [s.text for s in reader.read(validation[0])]
     reader.info.update({
         "lengths": sorted({len(label) for label in labels}),
