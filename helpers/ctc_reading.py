@@ -214,7 +214,8 @@ def _scale(pixels: np.ndarray, height: int, width: int, stretch_contrast: bool) 
 
 
 def crop_to_text(images: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Each image cut down to the box around its ink (:func:`helpers.segmentation.text_box`).
+    """Each image cut down to the box around its text (:func:`helpers.segmentation.text_box`,
+    thin lines across the captcha ignored).
 
     Text that fills only a small part of a captcha then fills the model's
     input: resized to the model's height, its letters keep more pixels and
@@ -225,7 +226,7 @@ def crop_to_text(images: Sequence[np.ndarray]) -> list[np.ndarray]:
 
     out = []
     for image in images:
-        x, y, w, h = (int(v) for v in text_box(np.asarray(image)))
+        x, y, w, h = (int(v) for v in text_box(np.asarray(image), ignore_lines=True))
         out.append(np.asarray(image)[y:y + h, x:x + w])
     return out
 

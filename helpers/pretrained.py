@@ -26,11 +26,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from helpers.readers import Reader
 
-__all__ = ["CACHE_ENV", "START", "StartRecipe", "cache_folder", "cached_start", "load_or_build_start",
+__all__ = ["CACHE_ENV", "PREPARATION", "START", "StartRecipe", "cache_folder", "cached_start", "load_or_build_start",
            "start_command"]
 
 CACHE_ENV: str = "CAPTCHA_LAB_CACHE"
 """Environment variable naming the cache folder (overrides the user's cache folder)."""
+
+PREPARATION: int = 2
+"""Counts the changes to how the drawn captchas are prepared for the reader (2: the text box ignores thin lines
+across the captcha); part of the cache file's name, so that a start pretrained before a change is not reused."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,7 @@ class StartRecipe:
     @property
     def file_name(self) -> str:
         """Its file name in the cache: every choice of the recipe is in the name."""
-        return f"pretrained-seed{self.seed}-steps{self.steps}-web{self.web:g}.model"
+        return f"pretrained-v{PREPARATION}-seed{self.seed}-steps{self.steps}-web{self.web:g}.model"
 
 
 START = StartRecipe()

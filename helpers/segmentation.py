@@ -21,6 +21,10 @@ MAX_PIXELS = 4_000_000  # larger images are shrunk before any work
 OPEN_FROM_HEIGHT = 48  # images at least this high are cleaned with a 2 px opening by default
 SPECK = 4  # connected ink of fewer pixels is a speck, not text, when looking for the text
 SMALL_TEXT = 0.25  # text whose box covers less than this share of the image is cut out before segmenting
+INK_SHARE = 0.2  # text_box(ignore_lines=True): ink is this share of the strongest ink's distance from the
+INK_LEVEL = 24.0  # ...background, or this many gray levels (CIELAB units in colour) from it, whichever is less
+LINE_ACROSS = 0.6  # ...a piece of ink this share of the width wide is a line across (with the letters it touches)
+LINE_THICKNESS = 5  # ...and of it only parts at least this many pixels tall are kept
 BOX_DTYPE = np.int32
 
 DARK_ON_LIGHT = "dark on light"
@@ -146,7 +150,8 @@ def binarize(gray: np.ndarray, method: str = "otsu", threshold: int = 128) -> np
     return binary
 
 
-def text_box(image: np.ndarray, *, margin: float = 0.15, share: float = 0.005) -> np.ndarray:
+def text_box(image: np.ndarray, *, margin: float = 0.15, share: float = 0.005,
+             ignore_lines: bool = False) -> np.ndarray:
     """Where the text is: the (x, y, w, h) int32 box around a captcha's ink.
 
     The ink is found as :func:`binarize` finds it (Otsu); specks of fewer than
@@ -155,11 +160,62 @@ def text_box(image: np.ndarray, *, margin: float = 0.15, share: float = 0.005) -
     box is then grown by ``margin`` times its height on
     every side, within the image. A blank image, or one with hardly any ink,
     gives the whole image. ``image``: (H, W) or (H, W, 3) array.
+
+    With ``ignore_lines``, thin lines drawn across the whole captcha do not
+    count (:func:`without_thin_lines`), and ink is whatever differs clearly from
+    the background (:func:`ink_strength`), so pale text next to dark lines is
+    still text. The CTC reader cuts captchas with this box: small text in a
+    wide picture crossed by lines then fills the reader's input.
     """
+    if ignore_lines:
+        strength = ink_strength(image)
+        top = float(np.percentile(strength, 99.5)) if strength.size else 0.0
+        if min(strength.shape) < 8 or top < 16:
+            return np.array([0, 0, strength.shape[1], strength.shape[0]], dtype=BOX_DTYPE)
+        binary = np.where(strength > min(INK_SHARE * top, INK_LEVEL), 255, 0).astype(np.uint8)
+        return _ink_box(without_thin_lines(binary), margin=margin, share=share)
     gray = as_gray_uint8(image)
     if min(gray.shape) < 8 or int(gray.max()) - int(gray.min()) < 16:
         return np.array([0, 0, gray.shape[1], gray.shape[0]], dtype=BOX_DTYPE)
     return _ink_box(binarize(gray), margin=margin, share=share)
+
+
+def ink_strength(image: np.ndarray) -> np.ndarray:
+    """How far each pixel is from the background: (H, W) float32, 0 on the background.
+
+    The background is the median of the image's border (the outer tenth on
+    each side, as in :func:`text_polarity`); the distance is taken in gray
+    levels for a gray image and in CIELAB units (about as far apart as the eye
+    sees them) for a colour one, so yellow ink on white counts as ink although
+    it is almost as light. Dark and light text both give high values.
+    ``image``: any array :func:`as_rgb_uint8` accepts.
+    """
+    pixels = _as_uint8(image)
+    if pixels.ndim == 3:
+        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)
+    values = pixels.astype(np.float32).reshape(pixels.shape[0], pixels.shape[1], -1)
+    height, width = values.shape[:2]
+    b = max(1, min(height, width) // 10)
+    border = np.concatenate([values[:b].reshape(-1, values.shape[2]), values[-b:].reshape(-1, values.shape[2]),
+                             values[:, :b].reshape(-1, values.shape[2]), values[:, -b:].reshape(-1, values.shape[2])])
+    return np.linalg.norm(values - np.median(border, axis=0), axis=2)
+
+
+def without_thin_lines(binary: np.ndarray, *, across: float = LINE_ACROSS, thickness: int = LINE_THICKNESS) -> np.ndarray:
+    """A (H, W) uint8 ink mask (255) without the thin lines drawn across it.
+
+    A connected piece of ink at least ``across`` times the image's width wide
+    is a line, with any letters it touches; of such pieces only what is at
+    least ``thickness`` pixels tall in some column survives a vertical opening
+    (the letters' strokes), the line itself goes. Other ink is left as it is.
+    """
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    wide = np.flatnonzero(stats[1:, cv2.CC_STAT_WIDTH] >= across * binary.shape[1]) + 1
+    if not len(wide):
+        return binary
+    lines = np.where(np.isin(labels, wide), 255, 0).astype(np.uint8)
+    letters = cv2.morphologyEx(lines, cv2.MORPH_OPEN, np.ones((int(thickness), 1), np.uint8))
+    return np.where(lines > 0, letters, binary).astype(np.uint8)
 
 
 def _ink_box(binary: np.ndarray, *, margin: float = 0.15, share: float = 0.005) -> np.ndarray:

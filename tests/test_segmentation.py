@@ -218,9 +218,26 @@ def test_text_box_finds_small_text_in_a_wide_image_and_ignores_a_stray_dot() -> 
     assert text_box(255 - image, margin=0.1).tolist() == [x, y, w, h]  # light text on dark paper
 
 
+def test_text_box_can_ignore_thin_lines_across_and_keep_pale_text() -> None:
+    import cv2
+
+    text = [(300, 40, 6, 14), (310, 40, 6, 14), (320, 40, 6, 14), (330, 37, 6, 17)]
+    image = blocks(text, shape=(100, 600), ink=215)  # pale letters 12 to 17 pixels high
+    cv2.line(image, (0, 10), (599, 90), 30, 1)  # dark thin lines across, one through the letters
+    cv2.line(image, (0, 80), (599, 45), 60, 2)
+    assert text_box(image, margin=0.0)[3] > 70  # Otsu's ink is the lines: the box spans them
+    x, y, w, h = text_box(image, margin=0.0, ignore_lines=True)
+    # The letters span x 300-336, y 37-54; where a line crosses them a few of its pixels stay.
+    assert 296 <= x <= 300 and 33 <= y <= 37 and 336 <= x + w <= 340 and 54 <= y + h <= 58
+    rgb = np.dstack([image, image, np.where(image == 215, 0, image)]).astype(np.uint8)  # yellow letters
+    assert text_box(rgb, margin=0.0, ignore_lines=True).tolist() == [x, y, w, h]
+    assert text_box(255 - image, margin=0.0, ignore_lines=True).tolist() == [x, y, w, h]  # light on dark
+
+
+@pytest.mark.parametrize("ignore_lines", [False, True])
 @pytest.mark.parametrize("image", [np.full((40, 120), 200, np.uint8), np.zeros((5, 5), np.uint8)])
-def test_text_box_of_a_blank_or_tiny_image_is_the_whole_image(image: np.ndarray) -> None:
-    assert text_box(image).tolist() == [0, 0, image.shape[1], image.shape[0]]
+def test_text_box_of_a_blank_or_tiny_image_is_the_whole_image(image: np.ndarray, ignore_lines: bool) -> None:
+    assert text_box(image, ignore_lines=ignore_lines).tolist() == [0, 0, image.shape[1], image.shape[0]]
 
 
 def test_small_text_in_a_wide_image_is_found_first_and_cut_where_it_is() -> None:
