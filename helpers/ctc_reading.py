@@ -36,6 +36,11 @@ POOLED_WIDTH_FACTOR: int = 8
 WIDTH_QUANTUM: int = 16
 """A model of any width reads each captcha padded with white to the next multiple of this many pixels."""
 
+MIN_TEXT_ASPECT: float = 2.5
+""":func:`crop_to_text` keeps a box at least this many times as wide as it is high (where the image allows):
+at a height of 32 pixels and 8 pixels per time step, 10 time steps, so a tight box around a few tall
+letters still leaves room for a blank between equal neighbours."""
+
 
 # --------------------------------------------------------------------------- text <-> integers
 
@@ -213,22 +218,34 @@ def _scale(pixels: np.ndarray, height: int, width: int, stretch_contrast: bool) 
     return values * (1.0 / 255.0)
 
 
-def crop_to_text(images: Sequence[np.ndarray]) -> list[np.ndarray]:
+def crop_to_text(images: Sequence[np.ndarray], min_aspect: float = MIN_TEXT_ASPECT) -> list[np.ndarray]:
     """Each image cut down to the box around its text (:func:`helpers.segmentation.text_box`,
     thin lines across the captcha ignored).
 
     Text that fills only a small part of a captcha then fills the model's
     input: resized to the model's height, its letters keep more pixels and
-    take more time steps, and where the text sits no longer matters.
+    take more time steps, and where the text sits no longer matters. A box
+    narrower than ``min_aspect`` times its height is widened about its centre,
+    within the image (:data:`MIN_TEXT_ASPECT`).
     Images (H, W[, C]) in, views (h, w[, C]) of them out.
     """
     from helpers.segmentation import text_box
 
     out = []
     for image in images:
-        x, y, w, h = (int(v) for v in text_box(np.asarray(image), ignore_lines=True))
-        out.append(np.asarray(image)[y:y + h, x:x + w])
+        pixels = np.asarray(image)
+        x, y, w, h = (int(v) for v in text_box(pixels, ignore_lines=True))
+        x, w = _widened(x, w, int(np.ceil(min_aspect * h)), pixels.shape[1])
+        out.append(pixels[y:y + h, x:x + w])
     return out
+
+
+def _widened(x: int, w: int, wanted: int, image_width: int) -> tuple[int, int]:
+    """The columns ``x, w`` grown about their centre to ``wanted`` wide, kept inside ``image_width``."""
+    if w >= wanted:
+        return x, w
+    grown = min(wanted, image_width)
+    return min(max(0, x - (grown - w) // 2), image_width - grown), grown
 
 
 def kept_width(shape: Sequence[int], height: int, step_width: int = POOLED_WIDTH_FACTOR) -> int:

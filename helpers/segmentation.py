@@ -22,7 +22,7 @@ OPEN_FROM_HEIGHT = 48  # images at least this high are cleaned with a 2 px openi
 SPECK = 4  # connected ink of fewer pixels is a speck, not text, when looking for the text
 SMALL_TEXT = 0.25  # text whose box covers less than this share of the image is cut out before segmenting
 INK_SHARE = 0.2  # text_box(ignore_lines=True): ink is this share of the strongest ink's distance from the
-INK_LEVEL = 24.0  # ...background, or this many gray levels (CIELAB units in colour) from it, whichever is less
+INK_LEVEL = 24.0  # ...background, or this many gray levels (in any colour channel) from it, whichever is less
 LINE_ACROSS = 0.6  # ...a piece of ink this share of the width wide is a line across (with the letters it touches)
 LINE_THICKNESS = 5  # ...and of it only parts at least this many pixels tall are kept
 BOX_DTYPE = np.int32
@@ -184,21 +184,19 @@ def ink_strength(image: np.ndarray) -> np.ndarray:
     """How far each pixel is from the background: (H, W) float32, 0 on the background.
 
     The background is the median of the image's border (the outer tenth on
-    each side, as in :func:`text_polarity`); the distance is taken in gray
-    levels for a gray image and in CIELAB units (about as far apart as the eye
-    sees them) for a colour one, so yellow ink on white counts as ink although
-    it is almost as light. Dark and light text both give high values.
-    ``image``: any array :func:`as_rgb_uint8` accepts.
+    each side, as in :func:`text_polarity`); the distance is the largest
+    difference over the colour channels (gray levels for a gray image), so
+    yellow ink on white counts as ink although it is almost as light, and an
+    image with its colours inverted gives the same values. Dark and light text
+    both give high values. ``image``: any array :func:`as_rgb_uint8` accepts.
     """
     pixels = _as_uint8(image)
-    if pixels.ndim == 3:
-        pixels = cv2.cvtColor(pixels, cv2.COLOR_RGB2LAB)
     values = pixels.astype(np.float32).reshape(pixels.shape[0], pixels.shape[1], -1)
     height, width = values.shape[:2]
     b = max(1, min(height, width) // 10)
     border = np.concatenate([values[:b].reshape(-1, values.shape[2]), values[-b:].reshape(-1, values.shape[2]),
                              values[:, :b].reshape(-1, values.shape[2]), values[:, -b:].reshape(-1, values.shape[2])])
-    return np.linalg.norm(values - np.median(border, axis=0), axis=2)
+    return np.abs(values - np.median(border, axis=0)).max(axis=2)
 
 
 def without_thin_lines(binary: np.ndarray, *, across: float = LINE_ACROSS, thickness: int = LINE_THICKNESS) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from helpers import ctc
+from helpers import ctc, ctc_reading
 from helpers.captchas import generate_captchas
 
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -281,3 +281,14 @@ def test_patience_starts_only_when_the_reader_leaves_the_plateau(monkeypatch: py
     assert run(stopper) == 5 and stopper.left_plateau == 4
     assert ctc.plateau_note([0.0, 0.25]) == ""
     assert "did not read a single validation captcha exactly in 3 epochs" in ctc.plateau_note([0.0] * 3)
+
+
+def test_a_crop_around_a_few_tall_letters_is_widened_within_the_image() -> None:
+    image = np.full((60, 200), 250, np.uint8)
+    image[10:50, 20:40] = 30  # one tall block near the left edge: its own box is narrower than high
+    (crop,) = ctc.crop_to_text([image])
+    assert crop.shape[1] >= ctc_reading.MIN_TEXT_ASPECT * crop.shape[0]
+    assert ctc.time_steps(ctc.kept_width(crop.shape, 32)) >= 10
+    assert (crop < 128).sum() == (image < 128).sum()  # all of the ink is kept
+    (whole,) = ctc.crop_to_text([image[:, :60]])  # too narrow to widen: the whole width
+    assert whole.shape[1] == 60

@@ -159,7 +159,7 @@ def test_train_starts_from_a_pretrained_reader_built_once_into_the_cache(
     tuned = tmp_path / "site.model"
     assert main(["train", "--data", str(folder), "--model", "ctc", "--epochs", "1", "--out", str(tuned)]) == 0
     out, err = capsys.readouterr()
-    cached = tmp_path / "cache" / "pretrained-v2-seed0-steps2-web0.5.model"
+    cached = tmp_path / "cache" / "pretrained-v3-seed0-steps2-web0.5.model"
     assert f"start: the pretrained reader {cached} (built now; the same as captcha-lab pretrain --seed 0 " \
            "--steps 2 --web 0.5" in out
     assert "pretraining: 100%" in err  # the progress bar of the build
