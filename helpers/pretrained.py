@@ -33,8 +33,9 @@ CACHE_ENV: str = "CAPTCHA_LAB_CACHE"
 """Environment variable naming the cache folder (overrides the user's cache folder)."""
 
 PREPARATION: int = 3
-"""Counts the changes to how the drawn captchas are prepared for the reader (2: the text box ignores thin lines
-across the captcha; 3: and is at least 2.5 times as wide as high); part of the cache file's name, so that a start pretrained before a change is not reused."""
+"""Counts the changes to how the drawn captchas are prepared for the reader (2: the text box ignores thin
+lines across the captcha; 3: and is at least 2.5 times as wide as high); part of the cache file's name, so
+that a start pretrained before a change is not reused."""
 
 
 @dataclass(frozen=True)
