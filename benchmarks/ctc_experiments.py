@@ -5,12 +5,12 @@ held-out test captchas (never used for early stopping), with wall times.
 
 Run from the project root (TensorFlow's settings come from helpers/backend.py):
 
-    .venv/bin/python benchmarks/ctc_experiments.py --level hard            # the default recipe
-    .venv/bin/python benchmarks/ctc_experiments.py --level medium --n-train 3000
-    .venv/bin/python benchmarks/ctc_experiments.py --level hard --check-determinism --n-train 512 --epochs 2
-    .venv/bin/python benchmarks/ctc_experiments.py --lookalike               # the ~1,040-image noisy set
+    .venv/bin/python -m benchmarks.ctc_experiments --level hard            # the default recipe
+    .venv/bin/python -m benchmarks.ctc_experiments --level medium --n-train 3000
+    .venv/bin/python -m benchmarks.ctc_experiments --level hard --check-determinism --n-train 512 --epochs 2
+    .venv/bin/python -m benchmarks.ctc_experiments --lookalike               # the ~1,040-image noisy set
 
-``--lookalike`` writes the look-alike set of ``benchmarks/lookalikes.py`` to a
+``--lookalike`` writes the look-alike set of ``helpers/lookalikes.py`` to a
 temporary folder, loads it back with ``load_captchas`` (timed with the rest)
 and splits it 80 % / 20 % into train+validation and test.
 """
@@ -25,11 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def ctc_schedules() -> tuple[str, ...]:
@@ -71,7 +66,7 @@ def make_lookalike(args: argparse.Namespace, folder: Path) -> tuple[list, list, 
     import numpy as np
 
     from helpers.captchas import load_captchas
-    from lookalikes import save_noisy_lookalikes
+    from helpers.lookalikes import save_noisy_lookalikes
 
     save_noisy_lookalikes(folder, args.n_lookalike, seed=args.seed, style=args.style)
     data = load_captchas(folder)
@@ -90,7 +85,7 @@ def run(args: argparse.Namespace) -> dict:
     """One experiment; returns the measured numbers."""
     t0 = time.perf_counter()
     if args.lookalike:
-        from lookalikes import LOOKALIKE_ALPHABET
+        from helpers.lookalikes import LOOKALIKE_ALPHABET
 
         alphabet = LOOKALIKE_ALPHABET
         with tempfile.TemporaryDirectory(prefix="lookalikes_") as tmp:
@@ -185,7 +180,8 @@ def main() -> None:
         argv = [a for a in sys.argv[1:] if a != "--check-determinism"] + ["--json"]
         digests = []
         for _ in range(2):
-            out = subprocess.run([sys.executable, __file__, *argv], check=True, capture_output=True, text=True)
+            out = subprocess.run([sys.executable, "-m", "benchmarks.ctc_experiments", *argv], check=True,
+                                 capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
             result = json.loads(out.stdout.strip().splitlines()[-1])
             digests.append(result["weights_sha256"])
             print(f"run: test accuracy {result['test_accuracy']:.4f}, weights {result['weights_sha256'][:16]}")

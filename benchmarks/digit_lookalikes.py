@@ -10,23 +10,20 @@ Nothing about this module was used to choose the pretraining stream's looks.
 
 Run from the project root to write a set and look at it:
 
-    .venv/bin/python benchmarks/digit_lookalikes.py --out digits --count 2000 --seed 0
+    .venv/bin/python -m benchmarks.digit_lookalikes --out digits --count 2000 --seed 0
 """
 
 from __future__ import annotations
 
 import colorsys
 import io
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-try:  # run as a script, or imported with benchmarks/ on sys.path
-    from lookalikes import _font, run_writer
-except ImportError:  # imported from the project root as benchmarks.digit_lookalikes
-    from benchmarks.lookalikes import _font, run_writer
+from benchmarks.lookalikes import run_writer
+from helpers.captchas import font as get_font
 
 DIGIT_SIZE: tuple[int, int] = (120, 44)
 """(width, height) in pixels."""
@@ -36,8 +33,6 @@ DIGIT_FONTS: tuple[str, ...] = ("DejaVuSans-Bold.ttf", "DejaVuSerif-Bold.ttf", "
 
 STYLES: dict[str, dict] = {"public": {}}
 """One look (the writer's command line asks for a style)."""
-
-_font_cached = lru_cache(maxsize=64)(_font)
 
 
 def _hue(hue: float, saturation: float, value: float) -> tuple[int, int, int]:
@@ -58,7 +53,7 @@ def digit_jpeg(label: str, *, seed: int) -> bytes:
                      fill=_hue(float(rng.uniform()), float(rng.uniform(0.4, 1.0)), float(rng.uniform(0.4, 0.95))))
     slot = (width - 12) / len(label)
     for i, ch in enumerate(label):
-        font = _font_cached(DIGIT_FONTS[int(rng.integers(len(DIGIT_FONTS)))], int(rng.integers(24, 33)))
+        font = get_font(DIGIT_FONTS[int(rng.integers(len(DIGIT_FONTS)))], int(rng.integers(24, 33)))
         layer = Image.new("L", (40, 48), 0)
         ImageDraw.Draw(layer).text((20, 24), ch, font=font, fill=255, anchor="mm")
         layer = layer.rotate(float(rng.uniform(-28, 28)), Image.Resampling.BICUBIC)

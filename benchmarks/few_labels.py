@@ -14,8 +14,8 @@ style's DejaVu Serif typeface is left out of the stream on purpose.
 
 Run from the project root, for example:
 
-    .venv/bin/python benchmarks/few_labels.py --init pretrained.model --labels 50,100,200,400,800 --seeds 0,1,2
-    .venv/bin/python benchmarks/few_labels.py --pretrain-minutes 10 --labels 200 --seeds 0
+    .venv/bin/python -m benchmarks.few_labels --init pretrained.model --labels 50,100,200,400,800 --seeds 0,1,2
+    .venv/bin/python -m benchmarks.few_labels --pretrain-minutes 10 --labels 200 --seeds 0
 """
 
 from __future__ import annotations
@@ -25,16 +25,13 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 TEST_COUNT = 400
 
 
 def noisy_set(style: str, seed: int, most: int) -> tuple[tuple[list, list], tuple[list, list]]:
     """(up to ``most`` training captchas, 400 test captchas) of a noisy look-alike style, all labels different."""
-    from lookalikes import noisy_lookalikes
+    from helpers.lookalikes import noisy_lookalikes
 
     images, labels = noisy_lookalikes(most + TEST_COUNT, seed=seed, style=style)
     return (images[:most], labels[:most]), (images[most:], labels[most:])
@@ -46,7 +43,7 @@ STYLES = {"noisy": "public", "noisy-varied": "varied"}
 def measure(style: str, labels_counts: list[int], seed: int, init, methods: list[str]) -> list[dict]:
     """Train both readers on the first N captchas for each N; score them on the same test captchas."""
     from helpers.evaluation import letter_accuracy, percent_with_interval
-    from helpers.transfer import learning_curve
+    from helpers.benchmark import learning_curve
 
     pool, test = noisy_set(STYLES[style], seed, max(labels_counts))
     points = learning_curve(pool, test, labels_counts, init=init, seed=seed, methods=methods,

@@ -2,7 +2,7 @@
 
 Run from the project root:
 
-    .venv/bin/python benchmarks/generation_speed.py [--count 1000] [--size 160x60]
+    .venv/bin/python -m benchmarks.generation_speed [--count 1000] [--size 160x60]
 
 Drawing happens in this single process (no workers); PNG encoding and disk
 writes are measured separately because ``save_captchas`` adds them.
@@ -13,16 +13,13 @@ from __future__ import annotations
 
 import argparse
 import io
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.captchas import LEVELS, PNG_COMPRESS_LEVEL, iter_captchas  # noqa: E402
+from helpers.captchas import LEVELS, PNG_COMPRESS_LEVEL, iter_captchas
 
 TARGET_PER_SECOND = 200
 

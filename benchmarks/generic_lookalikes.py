@@ -15,23 +15,21 @@ this module was used to choose the stream's looks.
 
 Run from the project root to write a set and look at it:
 
-    .venv/bin/python benchmarks/generic_lookalikes.py --out generic --count 2000 --seed 0
+    .venv/bin/python -m benchmarks.generic_lookalikes --out generic --count 2000 --seed 0
 """
 
 from __future__ import annotations
 
 import colorsys
 import string
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-try:  # run as a script, or imported with benchmarks/ on sys.path
-    from lookalikes import _font, run_writer, write_new_folder
-except ImportError:  # imported from the project root as benchmarks.generic_lookalikes
-    from benchmarks.lookalikes import _font, run_writer, write_new_folder
+from benchmarks.lookalikes import run_writer
+from helpers.captchas import font as get_font
+from helpers.lookalikes import write_new_folder
 
 GENERIC_ALPHABET: str = string.digits + string.ascii_lowercase
 """The 36 symbols of the labels (glyphs may be drawn in upper case)."""
@@ -45,8 +43,6 @@ GENERIC_FONTS: tuple[str, ...] = ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "De
 
 STYLES: dict[str, dict] = {"public": {}}
 """One look (the writer's command line asks for a style)."""
-
-_font_cached = lru_cache(maxsize=256)(_font)
 
 
 def _colour(rng: np.random.Generator, pale: bool) -> np.ndarray:
@@ -62,7 +58,7 @@ def _colour(rng: np.random.Generator, pale: bool) -> np.ndarray:
 def _glyph(ch: str, name: str, px: int, angle: float) -> tuple[np.ndarray, int]:
     """Opacity (h, w) float32 in 0..1 of one tilted character cropped to its ink, and the row its ink starts
     on relative to the top of the font's ascent+descent box (keeps the baseline)."""
-    font = _font_cached(name, px)
+    font = get_font(name, px)
     ascent, descent = font.getmetrics()
     left, _, right, _ = font.getbbox(ch)
     pad = px // 2 + 4
@@ -114,7 +110,7 @@ def make_generic_lookalike(label: str, *, seed: int) -> np.ndarray:
     # Where the text goes: anywhere it fits (small text), or centred with its ends cut off (large text).
     spare = width - text_width
     x = int(rng.integers(0, spare + 1)) if spare >= 0 else spare // 2
-    ascent, descent = _font_cached(font, px).getmetrics()
+    ascent, descent = get_font(font, px).getmetrics()
     top = int(round((height - ascent - descent) / 2 + rng.uniform(-0.3, 0.3) * max(0, height - px)))
     # The line of text rises with the tilt, by at most a quarter of the height from end to end.
     rise = float(np.clip(np.tan(np.radians(-tilt)) * text_width, -0.25 * height, 0.25 * height))

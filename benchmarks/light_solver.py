@@ -17,8 +17,8 @@ the light environment is measured apart, with a fresh virtual environment:
 
 Run from the project root, after chapter 5 (or 3) saved its model, for example:
 
-    .venv/bin/python benchmarks/light_solver.py --model models/ctc.keras --level hard --count 1000
-    .venv/bin/python benchmarks/light_solver.py --model models/cnn.keras --level medium --count 1000
+    .venv/bin/python -m benchmarks.light_solver --model models/ctc.keras --level hard --count 1000
+    .venv/bin/python -m benchmarks.light_solver --model models/cnn.keras --level medium --count 1000
 """
 
 from __future__ import annotations
@@ -32,7 +32,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def startup_seconds(model: Path, image: Path, repeats: int) -> float:

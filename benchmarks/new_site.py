@@ -36,7 +36,7 @@ from pathlib import Path
 
 from benchmarks.digit_lookalikes import save_digit_lookalikes
 from benchmarks.generic_lookalikes import save_generic_lookalikes
-from benchmarks.lookalikes import save_noisy_lookalikes
+from helpers.lookalikes import save_noisy_lookalikes
 from benchmarks.wide_lookalikes import save_wide_lookalikes
 
 SETS: dict[str, Callable[..., list[Path]]] = {

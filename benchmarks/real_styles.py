@@ -33,9 +33,9 @@ ctc) on the captchas in colour, as ``<model>+colour``, on the same split.
 
 Run from the project root, for example:
 
-    .venv/bin/python benchmarks/real_styles.py --sets tight,noisy --models cnn,ctc --seeds 0,1,2
-    .venv/bin/python benchmarks/real_styles.py --sets tight --count 2000 --models cnn --seeds 0
-    .venv/bin/python benchmarks/real_styles.py --sets colour,colour-dark --models ctc --colour --seeds 0,1,2
+    .venv/bin/python -m benchmarks.real_styles --sets tight,noisy --models cnn,ctc --seeds 0,1,2
+    .venv/bin/python -m benchmarks.real_styles --sets tight --count 2000 --models cnn --seeds 0
+    .venv/bin/python -m benchmarks.real_styles --sets colour,colour-dark --models ctc --colour --seeds 0,1,2
 """
 
 from __future__ import annotations
@@ -46,10 +46,6 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "benchmarks"))
 
 
 def _write_tight(look: str) -> Callable[[Path, int, int], None]:
@@ -62,7 +58,7 @@ def _write_tight(look: str) -> Callable[[Path, int, int], None]:
 
 def _write_noisy(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
-        from lookalikes import save_noisy_lookalikes
+        from helpers.lookalikes import save_noisy_lookalikes
 
         save_noisy_lookalikes(folder, count, seed=seed, style=style)
     return write
@@ -70,7 +66,7 @@ def _write_noisy(style: str) -> Callable[[Path, int, int], None]:
 
 def _write_sparse(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
-        from sparse_lookalikes import save_sparse_lookalikes
+        from benchmarks.sparse_lookalikes import save_sparse_lookalikes
 
         save_sparse_lookalikes(folder, count, seed=seed, style=style)
     return write
@@ -78,7 +74,7 @@ def _write_sparse(style: str) -> Callable[[Path, int, int], None]:
 
 def _write_colour(look: str, quality: int | None) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
-        from lookalikes import LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH
+        from helpers.lookalikes import LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH
 
         from helpers.captchas import generate_captchas, save_captchas
 
@@ -89,7 +85,7 @@ def _write_colour(look: str, quality: int | None) -> Callable[[Path, int, int], 
 
 def _write_wide(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
-        from wide_lookalikes import save_wide_lookalikes
+        from benchmarks.wide_lookalikes import save_wide_lookalikes
 
         save_wide_lookalikes(folder, count, seed=seed, style=style)
     return write

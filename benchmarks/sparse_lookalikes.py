@@ -12,21 +12,19 @@ that may touch, and a few specks of noise.
 
 Run from the project root to write a set and look at it:
 
-    .venv/bin/python benchmarks/sparse_lookalikes.py --out sparse --count 2000 --seed 0 [--style varied]
+    .venv/bin/python -m benchmarks.sparse_lookalikes --out sparse --count 2000 --seed 0 [--style varied]
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
-try:  # run as a script, or imported with benchmarks/ on sys.path
-    from lookalikes import _font, run_writer, write_new_folder
-except ImportError:  # imported from the project root as benchmarks.sparse_lookalikes
-    from benchmarks.lookalikes import _font, run_writer, write_new_folder
+from benchmarks.lookalikes import run_writer
+from helpers.captchas import font as get_font
+from helpers.lookalikes import write_new_folder
 
 LOOKALIKE_ALPHABET: str = "abcdefghijklmnopqrstuvwxyz"
 """The 26 lower-case letters."""
@@ -50,12 +48,10 @@ STYLES: dict[str, dict] = {
 }
 """Looks of the sparse look-alike set: "public" imitates the real sets, "varied" is a harder variant."""
 
-_font_cached = lru_cache(maxsize=64)(_font)
-
 
 def _text_patch(label: str, rng: np.random.Generator, style: dict) -> np.ndarray:
     """Opacity (h, w) float32 in 0..1 of the whole label, cropped to its ink, letters on one baseline."""
-    font = _font_cached(style["fonts"][int(rng.integers(len(style["fonts"])))],
+    font = get_font(style["fonts"][int(rng.integers(len(style["fonts"])))],
                         int(rng.integers(style["px"][0], style["px"][1] + 1)))
     ascent, descent = font.getmetrics()
     layer = Image.new("L", (len(label) * (ascent + 8) + 16, ascent + descent + 16), 0)

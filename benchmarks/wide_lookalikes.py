@@ -13,22 +13,20 @@ lines and letters that may come closer or touch.
 
 Run from the project root to write a set and look at it:
 
-    .venv/bin/python benchmarks/wide_lookalikes.py --out wide --count 2000 --seed 0 [--style varied]
+    .venv/bin/python -m benchmarks.wide_lookalikes --out wide --count 2000 --seed 0 [--style varied]
 """
 
 from __future__ import annotations
 
 import colorsys
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-try:  # run as a script, or imported with benchmarks/ on sys.path (as ctc_experiments.py does)
-    from lookalikes import _font, run_writer, write_new_folder
-except ImportError:  # imported from the project root as benchmarks.wide_lookalikes
-    from benchmarks.lookalikes import _font, run_writer, write_new_folder
+from benchmarks.lookalikes import run_writer
+from helpers.captchas import font as get_font
+from helpers.lookalikes import write_new_folder
 
 LOOKALIKE_ALPHABET: str = "23456789abcdefghjkmnpqrstuvwxyz"
 """31 symbols: the digits 2-9 and the lower-case letters without look-alikes (no i, l, o)."""
@@ -47,8 +45,6 @@ STYLES: dict[str, dict] = {
                "rotation": 12.0, "lines": (3, 6), "min_gap": -6},
 }
 """Looks of the wide look-alike set: "public" imitates the real sets, "varied" is a harder variant."""
-
-_font_cached = lru_cache(maxsize=128)(_font)
 
 
 def wide_width(length: int) -> int:
@@ -98,7 +94,7 @@ def _glyphs(label: str, width: int, rng: np.random.Generator, style: dict) -> li
     room = width - 4 - (len(label) - 1) * style["min_gap"]
     scale = 1.0
     for _ in range(4):
-        glyphs = [_glyph(ch, _font_cached(name, max(12, int(round(px * scale)))), float(angle))
+        glyphs = [_glyph(ch, get_font(name, max(12, int(round(px * scale)))), float(angle))
                   for ch, name, px, angle in zip(label, names, sizes, angles)]
         total = sum(alpha.shape[1] for alpha, _ in glyphs)
         if total <= room:

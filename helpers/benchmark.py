@@ -1,14 +1,20 @@
-"""``captcha-lab benchmark``: the course's whole pipeline on any folder of labelled captchas.
+"""Experiments that train readers and score them: the benchmark, and learning curves.
 
-Load → infer alphabet and lengths → split by captcha → train each model
-(:func:`helpers.training.train_reader`, as ``captcha-lab train`` does) →
-read the test captchas (:func:`helpers.evaluation.evaluate_reader`, as
-``captcha-lab evaluate`` does) → report, and keep the readers if asked.
+:func:`run_benchmark` is ``captcha-lab benchmark``, the course's whole pipeline
+on any folder of labelled captchas: load → infer alphabet and lengths → split
+by captcha → train each model (:func:`helpers.training.train_reader`, as
+``captcha-lab train`` does) → read the test captchas
+(:func:`helpers.evaluation.evaluate_reader`, as ``captcha-lab evaluate``
+does) → report, and keep the readers if asked. :func:`learning_curve` trains
+the CTC reader on more and more labelled captchas, from scratch and from a
+pretrained start (chapter 6).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +119,81 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
             report(f"saved {key} as {targets[key]}")
     return results
 
+
+
+# --------------------------------------------------------------------------- learning curves
+# How accuracy grows with the number of labelled captchas, from scratch and from a pretrained reader
+# (chapter 6 draws it; benchmarks/few_labels.py runs it over seeds).
+
+METHODS: tuple[str, ...] = ("scratch", "pretrained")
+"""The two ways :func:`learning_curve` trains a reader: from scratch, or fine-tuned from a pretrained one."""
+
+
+@dataclass
+class CurvePoint:
+    """One reader of a learning curve: how it was trained and what it read on the test captchas."""
+
+    labels: int          # labelled captchas it learned from (90 % to train, 10 % to validate)
+    method: str          # one of METHODS
+    seed: int
+    texts: list[str]     # what it read on each test captcha
+    right: int           # test captchas read exactly
+    seconds: float       # training time
+    epochs: int
+    reader: Any          # the trained helpers.readers.Reader
+
+
+def learning_curve(pool: tuple[Sequence[np.ndarray], Sequence[str]], test: tuple[Sequence[np.ndarray], Sequence[str]],
+                   counts: Sequence[int], *, init: Any, seed: int, methods: Sequence[str] = METHODS,
+                   scratch_like_init: bool = False, report: Callable[[str], None] = lambda _: None) -> list[CurvePoint]:
+    """Train a CTC reader on the first N labelled captchas of ``pool`` for each N, and score it on ``test``.
+
+    Each reader is trained as ``captcha-lab train --model ctc`` trains one
+    (:func:`helpers.training.train_reader`): 90 % of the N captchas to train,
+    10 % to validate, either from scratch or with ``--init`` (``init``, a
+    pretrained CTC reader). Every reader reads the same test captchas.
+
+    Args:
+        pool, test: (images, labels); uint8 (H, W) or (H, W, 3) images. ``pool``
+            needs at least ``max(counts)`` captchas; the sets of different N are nested.
+        counts: numbers of labelled captchas N, each at least 10.
+        methods: "scratch", "pretrained" or both.
+        scratch_like_init: train the readers from scratch at the input height
+            and pixels per time step of ``init`` (the same network, only the
+            starting weights differ) instead of ``captcha-lab train``'s.
+        report: receives one line per trained reader.
+
+    Returns:
+        One :class:`CurvePoint` per N and method, in that order.
+    """
+    from helpers import ctc
+
+    if max(counts) > len(pool[1]) or min(counts) < 10:
+        raise ValueError(f"every N must be between 10 and the {len(pool[1])} captchas of the pool, got {list(counts)}")
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
+    geometry = {}
+    if scratch_like_init:
+        geometry = {"height": ctc.input_size(init.model)[0], "step_width": ctc.step_width_of(init.model)}
+    points = []
+    for n in counts:
+        split = split_by_captcha(n, seed=seed, fractions=(0.9, 0.1, 0.0))
+        train, validation = ([[pool[0][i] for i in split[part]], [pool[1][i] for i in split[part]]]
+                             for part in ("train", "validation"))
+        for method in methods:
+            start = time.perf_counter()
+            if method == "pretrained":
+                reader = train_reader("ctc", train, validation, seed=seed, init=init)
+            else:
+                reader = train_reader("ctc", train, validation, seed=seed, **geometry)
+            seconds = time.perf_counter() - start
+            texts = [s.text for s in reader.read(test[0])]
+            right = sum(text == label for text, label in zip(texts, test[1]))
+            points.append(CurvePoint(n, method, seed, texts, right, round(seconds, 1),
+                                     reader.info["training"]["epochs"], reader))
+            report(f"N={n} {method}: {right} of {len(texts)} test captchas read exactly ({seconds:.0f} s)")
+    return points
 
 def _check_save_folder(folder: Path, models: Sequence[str], overwrite: bool) -> dict[str, Path]:
     """Where each model will be saved; refuses, before any work, files that exist (unless ``overwrite``)."""

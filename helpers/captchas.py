@@ -69,6 +69,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from helpers.files import write_bytes_atomically
+
 __all__ = [
     "DEFAULT_ALPHABET",
     "DEFAULT_SIZE",
@@ -179,8 +181,9 @@ def _font_path(name: str) -> str:
 
 
 @lru_cache(maxsize=512)
-def _font(name: str, px: int) -> ImageFont.FreeTypeFont:
-    """A cached Pillow font of ``px`` pixels (basic layout: same pixels on every machine)."""
+def font(name: str, px: int) -> ImageFont.FreeTypeFont:
+    """A cached Pillow font of ``px`` pixels from a DejaVu file bundled with matplotlib, such as
+    "DejaVuSerif.ttf" (basic layout: the same pixels on every machine)."""
     return ImageFont.truetype(_font_path(name), px, layout_engine=ImageFont.Layout.BASIC)
 
 
@@ -374,12 +377,12 @@ def _render_glyph(plan: _CharPlan, px: int, warp: float, oversample: int = 1) ->
     which keeps thin strokes of small glyphs connected after rotation.
     """
     size = max(_MIN_FONT_PX, round(px * plan.scale)) * oversample
-    font = _font(plan.font, size)
-    left, top, right, bottom = font.getbbox(plan.char)
+    face = font(plan.font, size)
+    left, top, right, bottom = face.getbbox(plan.char)
     extent = max(right - left, bottom - top)
     pad = 2 * oversample + int(np.ceil(warp * extent))
     layer = Image.new("L", (right - left + 2 * pad, bottom - top + 2 * pad), 0)
-    ImageDraw.Draw(layer).text((pad - left, pad - top), plan.char, font=font, fill=255)
+    ImageDraw.Draw(layer).text((pad - left, pad - top), plan.char, font=face, fill=255)
     if warp > 0:
         w, h = layer.size
         d = [s * warp * extent for s in plan.warp]
@@ -437,18 +440,18 @@ def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator
     ``small``: the image is low, use sturdy bold sans fonts so strokes stay connected.
     """
     fonts = tuple(_SMALL_FONT.get(f, f) for f in style.fonts) if small else style.fonts
-    font = fonts[int(rng.integers(len(fonts)))]
+    face = fonts[int(rng.integers(len(fonts)))]
     colour = _ink_colour(rng, style)
     plans = []
     for ch in label:
         if style.font_per_char:
-            font = fonts[int(rng.integers(len(fonts)))]
+            face = fonts[int(rng.integers(len(fonts)))]
         if style.ink_per_char:
             colour = _ink_colour(rng, style)
         scale = 1.0 + float(rng.uniform(-style.size_jitter, style.size_jitter))
         angle = float(rng.uniform(-style.max_rotation, style.max_rotation))
         warp = tuple(float(v) for v in rng.uniform(-1.0, 1.0, size=8))
-        plans.append(_CharPlan(ch, font, scale, angle, warp, colour))
+        plans.append(_CharPlan(ch, face, scale, angle, warp, colour))
     return plans
 
 
@@ -785,21 +788,6 @@ def captcha_filenames(labels: Sequence[str]) -> list[str]:
     return names
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to a hidden temporary file next to ``path``, then rename it over ``path``.
-
-    A crash never leaves a half-written ``path``; the loader ignores the hidden name.
-    """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 JPEG_QUALITY: int = 90
 """Quality of captchas saved as JPEG (``file_format="jpg+txt"``)."""
 
@@ -879,13 +867,13 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
     for c, name in tqdm(list(zip(captchas, names)), desc=f"saving to {out_dir.name}",
                         disable=not progress, unit="captcha"):
         path = out_dir / name
-        _write_atomically(path, _image_bytes(c.image, file_format))
+        write_bytes_atomically(path, _image_bytes(c.image, file_format))
         if file_format == "jpg+txt":
-            _write_atomically(path.with_suffix(".txt"), (c.label + "\n").encode("utf-8"))
+            write_bytes_atomically(path.with_suffix(".txt"), (c.label + "\n").encode("utf-8"))
         manifest[name] = {"label": c.label, "boxes": np.asarray(c.boxes).astype(int).tolist()}
         paths.append(path)
     text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-    _write_atomically(manifest_path, text.encode("utf-8"))
+    write_bytes_atomically(manifest_path, text.encode("utf-8"))
     return paths
 
 

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from helpers import __version__
+from helpers.files import write_text_atomically, written_atomically
 
 
 COURSE_PACKAGES = frozenset({"tensorflow", "keras", "sklearn", "skops", "pandas", "matplotlib", "papermill",
@@ -492,10 +493,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         raise UsageError(f"{gallery_path} already exists; choose another --json file or pass --overwrite")
     reader = _load_reader(args.model)
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=reader.channels == 3)
-    unknown = sorted(set(data.alphabet) - set(reader.alphabet))
-    if unknown:
-        raise UsageError(f"the captchas in {args.data} use {''.join(unknown)}, which this model never learned "
-                         f"(it reads {reader.alphabet}); train a model on captchas with these characters")
+    reader.check_alphabet(data.alphabet, where=f" in {args.data}")
     if reader.kind != "ctc" and args.length is None and not reader.lengths and len(data.lengths) == 1:
         args.length = next(iter(data.lengths))
     report = _progress(args)
@@ -538,10 +536,9 @@ def _write_gallery(path: Path, data, solutions, most: int = 16) -> None:
         titles = [f"{data.labels[k]} → {solutions[k].text or '(' + solutions[k].reason[:20] + ')'}" for k in wrong]
         fig = show_images([data.images[k] for k in wrong], titles, ncols=4,
                           title=f"{len(wrong)} mistakes: truth → read")
-    tmp = path.with_name(f".{path.stem}.partial.png")
-    fig.savefig(tmp, dpi=80)
+    with written_atomically(path, ".png") as tmp:
+        fig.savefig(tmp, dpi=80)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def _add_evaluate(sub: argparse._SubParsersAction) -> None:
@@ -561,24 +558,22 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def _check_json_target(name: str | None, overwrite: bool) -> Path | None:
+    """The --json file to write, refused before any work if it cannot or must not be written."""
+    from helpers.models import ModelFileError
+    from helpers.reader import check_new_file
+
     if not name:
         return None
-    json_path = Path(name)
-    if json_path.is_dir():
-        raise UsageError(f"--json {json_path} is a folder; give a file name such as {json_path / 'results.json'}")
-    if not json_path.parent.is_dir():
-        raise UsageError(f"the folder of --json {json_path} does not exist; create it first")
-    if json_path.exists() and not overwrite:
-        raise UsageError(f"{json_path} already exists; choose another --json file or pass --overwrite")
-    return json_path
+    try:
+        return check_new_file(Path(name), overwrite=overwrite, example="results.json")
+    except ModelFileError as exc:
+        raise UsageError(f"--json: {exc}") from None
 
 
 def _write_json(path: Path, value) -> None:
     import json
 
-    tmp = path.with_name(f".{path.name}.partial")
-    tmp.write_text(json.dumps(value, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    write_text_atomically(path, json.dumps(value, indent=2))
 
 
 def _cmd_benchmark(args: argparse.Namespace) -> int:

@@ -44,14 +44,21 @@ import numpy as np
 from helpers.backend import import_keras
 from helpers.ctc_reading import (  # noqa: F401  (re-exported: ctc.CharCodec, ctc.prepare_images, …)
     BLANK, PAD, POOLED_WIDTH_FACTOR, WIDTH_QUANTUM, CharCodec, ReaderInput, _gray, _scale, crop_to_text,
-    exact_match, greedy_readings, kept_width, prepare_images, read_probabilities, steps_needed, suggest_width,
-    time_steps,
+    greedy_readings, kept_width, prepare_images, read_probabilities, steps_needed, suggest_width, time_steps,
 )
+from helpers.evaluation import exact_match  # noqa: F401  (re-exported as ctc.exact_match, as chapter 5 uses it)
 
 keras = import_keras()  # before anything else imports TensorFlow: quiet, with oneDNN kernels
 from keras import layers, ops  # noqa: E402
 
 __all__ = [
+    "CTC_HEIGHT",
+    "CTC_LEARNING_RATE",
+    "CTC_MOST_EPOCHS",
+    "CTC_SAMPLE_BUDGET",
+    "CTC_SCHEDULE",
+    "CTC_STEP_WIDTH",
+    "ctc_epochs",
     "BLANK",
     "PAD",
     "POOLED_WIDTH_FACTOR",
@@ -96,6 +103,23 @@ SCHEDULES: tuple[str, ...] = ("steps", "cosine", "warmup-cosine", "plateau", "co
 
 WARMUP_SHARE: float = 0.08
 """Share of the training steps over which "warmup-cosine" raises the learning rate to its peak."""
+
+# The CTC reader as captcha-lab trains it (helpers.training.train_reader) and pretrains it
+# (helpers.transfer.pretrain): every captcha cut down to its text, resized to CTC_HEIGHT pixels with
+# its aspect ratio kept, CTC_STEP_WIDTH px per time step (room for doubled letters); the learning
+# rate warms up to CTC_LEARNING_RATE, then falls along a cosine (CTC_SCHEDULE). Small sets get more
+# epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
+CTC_HEIGHT: int = 48
+CTC_STEP_WIDTH: int = 4
+CTC_LEARNING_RATE: float = 2e-3
+CTC_SCHEDULE: str = "warmup-cosine"
+CTC_SAMPLE_BUDGET: int = 48_000
+CTC_MOST_EPOCHS: int = 120
+
+
+def ctc_epochs(n_train: int) -> int:
+    """Most epochs for a CTC reader trained on ``n_train`` captchas (12 to CTC_MOST_EPOCHS)."""
+    return int(np.clip(round(CTC_SAMPLE_BUDGET / max(n_train, 1)), 12, CTC_MOST_EPOCHS))
 
 
 # --------------------------------------------------------------------------- custom layer and loss

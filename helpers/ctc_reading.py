@@ -154,15 +154,6 @@ def steps_needed(label: str) -> int:
     return len(label) + sum(a == b for a, b in zip(label, label[1:]))
 
 
-def exact_match(predicted: Sequence[str], expected: Sequence[str]) -> float:
-    """Share of captchas read completely right (0.0-1.0)."""
-    if len(predicted) != len(expected):
-        raise ValueError(f"{len(predicted)} predictions for {len(expected)} labels")
-    if not expected:
-        raise ValueError("no labels to compare")
-    return sum(p == e for p, e in zip(predicted, expected)) / len(expected)
-
-
 # --------------------------------------------------------------------------- images
 
 

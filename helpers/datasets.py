@@ -8,14 +8,13 @@ Data written by notebook 01 for one level lives in ``<data>/<level>/``:
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from helpers.files import write_text_atomically, written_atomically
 from helpers.segmentation import Segmentation, box_iou, segment
 
 SPLITS = ("train", "validation", "test")
@@ -55,23 +54,11 @@ def split_by_captcha(count: int, *, seed: int,
     return {name: np.sort(order[bounds[k]:bounds[k + 1]]) for k, name in enumerate(SPLITS)}
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
 def save_split(split: Mapping[str, Sequence[str]], path: Path) -> None:
     """Save which captcha file names are in which split, as JSON."""
     payload = {name: sorted(str(f) for f in split[name]) for name in SPLITS}
-    _atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8"))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomically(path, json.dumps(payload, indent=1))
 
 
 def load_split(path: Path) -> dict[str, list[str]]:
@@ -164,11 +151,9 @@ def save_letters(sets: Mapping[str, LetterSet], path: Path) -> None:
         arrays[f"{name}_labels"] = letters.labels
         arrays[f"{name}_captcha"] = letters.captcha
 
-    def write(tmp: Path) -> None:
-        with tmp.open("wb") as handle:  # a file object, so numpy keeps the name we chose
-            np.savez_compressed(handle, **arrays)
-
-    _atomic_write(path, write)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with written_atomically(path) as tmp, tmp.open("wb") as handle:  # a file object: numpy keeps our name
+        np.savez_compressed(handle, **arrays)
 
 
 def load_letters(path: Path) -> dict[str, LetterSet]:

@@ -8,7 +8,6 @@ the forest never pay for starting TensorFlow.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from helpers.backend import import_keras
+from helpers.files import written_atomically
 
 # Types inside a saved forest that skops may rebuild; anything else is refused.
 TRUSTED_FOREST_TYPES = frozenset({"sklearn.tree._tree.Tree"})
@@ -200,18 +200,16 @@ def save_classifier(classifier: LetterClassifier, path: Path) -> Path:
     if path.suffix != expected:
         raise ValueError(f"a {classifier.kind} is saved as {expected}, got {path.name}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.partial{expected}")
-    if classifier.kind == "forest":
-        import skops.io
-
-        skops.io.dump(classifier.model, tmp, compression=8)  # zipfile.ZIP_DEFLATED
-    else:
-        classifier.model.save(tmp)
     meta = {"kind": classifier.kind, "classes": list(classifier.classes), "letter_size": classifier.letter_size}
-    meta_tmp = tmp.with_suffix(".json")
-    meta_tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
-    os.replace(tmp, path)
-    os.replace(meta_tmp, _metadata_path(path))
+    # The model is renamed into place first, then its metadata (the inner block ends first).
+    with written_atomically(_metadata_path(path)) as meta_tmp, written_atomically(path, expected) as tmp:
+        if classifier.kind == "forest":
+            import skops.io
+
+            skops.io.dump(classifier.model, tmp, compression=8)  # zipfile.ZIP_DEFLATED
+        else:
+            classifier.model.save(tmp)
+        meta_tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return path
 
 
@@ -284,11 +282,3 @@ def load_classifier(path: Path) -> LetterClassifier:
         raise ModelFileError(f"{path} predicts classes {''.join(model_classes)} but {meta_path.name} lists "
                              f"{''.join(classes)}; the two files do not belong together")
     return LetterClassifier(kind, model, classes, size)
-
-
-def check_alphabet(classifier: LetterClassifier, alphabet: Sequence[str]) -> None:
-    """Raise ModelFileError when captchas use characters the model never learned."""
-    unknown = sorted(set(alphabet) - set(classifier.classes))
-    if unknown:
-        raise ModelFileError(f"the model knows {''.join(classifier.classes)} but these captchas also use "
-                             f"{''.join(unknown)}; train a model on captchas with this alphabet")

@@ -6,7 +6,7 @@ CNN or the CTC reader) as an ONNX file, with everything needed to read with it
 (kind, alphabet, input size, preprocessing, where it came from) stored as JSON
 in the file's metadata, and checks that the file gives the Keras network's
 answers before it keeps it. :func:`load_onnx_reader` turns such a file back
-into a :class:`helpers.readers.Reader` that prepares, cuts and decodes captchas
+into a :class:`helpers.reader.Reader` that prepares, cuts and decodes captchas
 with the course's own NumPy and OpenCV code and runs the network with ONNX
 Runtime, so ``captcha-lab solve --model FILE.onnx`` never imports TensorFlow.
 
@@ -17,14 +17,15 @@ loading one runs nothing from the file.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from helpers.files import written_atomically
 from helpers.models import LetterClassifier, ModelFileError
+from helpers.reader import FORMAT, FORMAT_VERSION, Reader, check_new_file, manifest_of
 
 ONNX_SUFFIX = ".onnx"
 METADATA_KEY = "learning-captchas reader"
@@ -112,8 +113,6 @@ def installed_megabytes(*names: str) -> float:
 
 
 def _manifest(network: OnnxNetwork, path: Path) -> dict[str, Any]:
-    from helpers.readers import FORMAT, FORMAT_VERSION
-
     text = network.metadata.get(METADATA_KEY)
     if text is None:
         raise ModelFileError(f"{path} is an ONNX file but not one written by captcha-lab export "
@@ -134,7 +133,7 @@ def _manifest(network: OnnxNetwork, path: Path) -> dict[str, Any]:
 
 
 def load_onnx_reader(path: str | Path) -> Any:
-    """Read an ONNX file written by :func:`export_onnx` as a :class:`helpers.readers.Reader`.
+    """Read an ONNX file written by :func:`export_onnx` as a :class:`helpers.reader.Reader`.
 
     Needs ONNX Runtime, NumPy, OpenCV and Pillow only. Raises
     :class:`ModelFileError` when ONNX Runtime is missing or the file is not
@@ -157,9 +156,8 @@ def load_onnx_reader(path: str | Path) -> Any:
 
 
 def _reader_from(network: OnnxNetwork, manifest: dict[str, Any]) -> Any:
-    """The :class:`helpers.readers.Reader` for ``network`` as ``manifest`` describes it (checked against it)."""
+    """The :class:`helpers.reader.Reader` for ``network`` as ``manifest`` describes it (checked against it)."""
     from helpers.ctc_reading import CharCodec, ReaderInput
-    from helpers.readers import Reader
 
     path = network.path
     kind, alphabet = manifest["kind"], str(manifest.get("alphabet", ""))
@@ -274,7 +272,6 @@ def export_onnx(reader: Any, path: str | Path, *, overwrite: bool = False, check
     :class:`ModelFileError` says by how much they differed. The file is written
     under a temporary name and renamed when it passed.
     """
-    from helpers.readers import check_new_file, manifest_of
 
     path = Path(path)
     if reader.kind not in EXPORTABLE:
@@ -285,8 +282,7 @@ def export_onnx(reader: Any, path: str | Path, *, overwrite: bool = False, check
                              f"{path.with_suffix(ONNX_SUFFIX).name}")
     check_new_file(path, overwrite=overwrite, example="reader.onnx")
     manifest = manifest_of(reader)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with written_atomically(path) as tmp:  # nothing is written unless the check passes
         _write_onnx(_keras_network(reader), tmp, manifest)
         images = check_images if check_images is not None else _check_captchas(reader, check_count, seed)
         try:
@@ -298,9 +294,6 @@ def export_onnx(reader: Any, path: str | Path, *, overwrite: bool = False, check
                 f"the exported network does not give the Keras network's answers: {result.same_texts} of "
                 f"{result.captchas} check captchas read the same, probabilities differ by up to "
                 f"{result.max_difference:.2g} (allowed {PROBABILITY_TOLERANCE:g}); nothing was written")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return result
 
 

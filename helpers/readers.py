@@ -1,11 +1,11 @@
-"""Every trained model of the course behind one interface, kept in one file.
+"""Reader files: every trained model of the course kept in one file, and read back.
 
-A :class:`Reader` reads whole captchas, whatever is inside it: a letter model
-(the forest of chapter 2, either CNN of chapter 3) behind chapter 4's
-segmentation, or chapter 5's CTC reader, which needs no cutting. Its
-``info`` says what it needs to read captchas later and where it came from:
-kind, alphabet, label lengths, input size, preprocessing, the training data
-and the validation accuracy.
+A :class:`helpers.reader.Reader` reads whole captchas, whatever is inside it
+(a letter model behind segmentation, or the CTC reader); its ``info`` says what
+it needs to read captchas later and where it came from: kind, alphabet, label
+lengths, input size, preprocessing, the training data and the validation
+accuracy. The interface lives in :mod:`helpers.reader`; its names can be
+imported from here too.
 
 ``save_reader`` writes one *reader file*: a zip archive holding ``reader.json``
 (that information, with the file format's name and version) and the model in
@@ -20,138 +20,17 @@ from the file.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import zipfile
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from helpers import __version__
+from helpers.files import written_atomically
 from helpers.models import LetterClassifier, ModelFileError, load_classifier, load_forest_safely
-from helpers.solver import Solution, solve
-
-FORMAT = "learning-captchas reader"
-"""The ``format`` entry of every reader file's ``reader.json``."""
-
-FORMAT_VERSION = 1
-"""Version of the reader file format this code writes; it reads this version and older ones."""
-
-MANIFEST = "reader.json"
-KINDS: tuple[str, ...] = ("rf", "cnn", "cnn-original", "ctc")
-"""Model kinds: the forest and both CNNs read cut-out letters; "ctc" reads whole captchas."""
-
-FORBIDDEN_SUFFIXES = (".keras", ".skops", ".json", ".h5", ".onnx")
-"""Names a reader file must not have: they would pass it off as a plain model file."""
-
-
-@dataclass
-class Reader:
-    """A trained model that reads whole captchas.
-
-    ``kind``: one of :data:`KINDS`; ``model``: a :class:`LetterClassifier`
-    (letter kinds) or a Keras CTC model; ``info``: what the model needs and
-    where it came from (see :func:`describe`).
-    """
-
-    kind: str
-    model: Any
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def alphabet(self) -> str:
-        """Every character the reader can answer, sorted as the model stores them."""
-        if self.kind == "ctc":
-            return _ctc_parts(self.model)[1].alphabet
-        return "".join(self.model.classes)
-
-    @property
-    def lengths(self) -> list[int]:
-        """Label lengths the reader was trained on ([] when unknown)."""
-        return [int(n) for n in self.info.get("lengths", [])]
-
-    @property
-    def channels(self) -> int:
-        """The colour channels the model reads: 1 (gray) or 3 (colour; give it the captchas in colour)."""
-        if self.kind == "ctc":
-            return _ctc_parts(self.model)[0].channels
-        return int(getattr(self.model, "channels", 1))
-
-    def letter_count(self, length: int | None = None) -> int | list[int] | None:
-        """What a letter model cuts each captcha into (:func:`helpers.solver.cut_captcha`'s ``length``):
-        ``length`` if given, else the one length it was trained on, the several, or None when unknown."""
-        lengths = [length] if length is not None else self.lengths
-        return lengths[0] if len(lengths) == 1 else (lengths or None)
-
-    def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
-             batch_size: int = 512, guided: bool = False) -> list[Solution]:
-        """Read a batch of captchas ((H, W) or (H, W, 3) uint8 arrays, any sizes).
-
-        ``length``: characters per captcha, for letter models; by default the
-        lengths they were trained on (with several, the one segmentation
-        finds, see :func:`helpers.solver.cut_captcha`), or, when they are
-        unknown, the number of letters segmentation finds. The CTC reader
-        finds the length itself. ``guided``: letter models place the cuts
-        they are unsure of where they read the letters best
-        (:func:`helpers.solver.solve`). Each :class:`Solution` has the text and a
-        confidence per character; letter models also give the boxes.
-        """
-        if self.kind != "ctc":
-            return solve(images, self.model, self.letter_count(length), batch_size=batch_size, guided=guided)
-        from helpers import ctc_reading
-
-        how, codec, run = _ctc_parts(self.model)
-        readable, solutions = [], [None] * len(images)
-        for k, image in enumerate(images):
-            try:
-                ctc_reading._gray(image, k)
-                readable.append(k)
-            except ValueError as exc:
-                solutions[k] = Solution("", np.zeros(0, np.float32), np.zeros((0, 4), np.int32), False,
-                                        f"not an image: {exc}")
-        polarities: list[str] = []
-        probs = ctc_reading.read_probabilities(run, [images[k] for k in readable], how, batch_size, polarities)
-        for k, (text, confidence), polarity in zip(readable, ctc_reading.greedy_readings(probs, codec), polarities):
-            ok = bool(text)
-            solutions[k] = Solution(text, confidence, np.zeros((0, 4), np.int32), ok,
-                                    "" if ok else "the reader saw no character", polarity)
-        return solutions  # type: ignore[return-value]
-
-
-def _ctc_parts(model: Any) -> tuple[Any, Any, Any]:
-    """How a CTC network reads, its codec, and the function that runs one batch through it.
-
-    A Keras model (:mod:`helpers.ctc`) or an exported one (:mod:`helpers.portable`,
-    which carries the first two itself and never needs TensorFlow).
-    """
-    if hasattr(model, "reader_input"):
-        return model.reader_input, model.codec, model.predict_on_batch
-    from helpers import ctc
-
-    return ctc.reader_input(model), ctc.codec_from_model(model), model.predict_on_batch
-
-
-def describe(kind: str, model: Any) -> dict[str, Any]:
-    """The part of ``info`` a model itself tells: kind, alphabet, input size and preprocessing."""
-    if kind == "ctc":
-        from helpers import ctc
-
-        height, width = ctc.input_size(model)
-        channels = ctc.channels_of(model)
-        return {"kind": kind, "alphabet": ctc.codec_from_model(model).alphabet,
-                "input": {"height": height, "width": width, "channels": channels},
-                "preprocessing": {"gray": channels == 1, "polarity": "text made dark on light",
-                                  "contrast_stretch": True,
-                                  "resize": "stretch to the input size" if width else
-                                  "keep the aspect ratio, pad with white to the batch's widest",
-                                  "step_width": ctc.step_width_of(model), "crop_text": ctc.crops_text(model)}}
-    return {"kind": kind, "alphabet": "".join(model.classes),
-            "input": {"letter_size": model.letter_size, "channels": model.channels},
-            "preprocessing": {"gray": model.channels == 1, "polarity": "text made dark on light", "segmentation": "otsu",
-                              "letter_size": model.letter_size}}
+from helpers.reader import (  # noqa: F401  (the interface, also importable from here)
+    FORBIDDEN_SUFFIXES, FORMAT, FORMAT_VERSION, KINDS, MANIFEST, Reader, check_new_file, check_output, describe,
+    manifest_of,
+)
 
 
 def _kind_of_keras_letter_model(model: Any) -> str:
@@ -159,32 +38,6 @@ def _kind_of_keras_letter_model(model: Any) -> str:
 
 
 # --------------------------------------------------------------------------- saving
-
-
-def check_output(path: Path, *, overwrite: bool) -> Path:
-    """Refuse a reader file name that exists (unless ``overwrite``), is a folder, or has a model file's suffix."""
-    path = Path(path)
-    if path.suffix.lower() in FORBIDDEN_SUFFIXES:
-        raise ModelFileError(f"{path.name}: a reader file is not a plain {path.suffix} file; "
-                             f"give it another name, such as {path.with_suffix('.model').name}")
-    return check_new_file(path, overwrite=overwrite, example="reader.model")
-
-
-def check_new_file(path: Path, *, overwrite: bool, example: str) -> Path:
-    """Refuse to write a file at ``path`` if it is a folder, its folder is missing, or it exists (unless ``overwrite``)."""
-    if path.is_dir():
-        raise ModelFileError(f"{path} is a folder; give a file name such as {path / example}")
-    if not path.parent.is_dir():
-        raise ModelFileError(f"the folder of {path} does not exist; create it first")
-    if path.exists() and not overwrite:
-        raise ModelFileError(f"{path} already exists; choose another name or pass --overwrite to replace it")
-    return path
-
-
-def manifest_of(reader: Reader) -> dict[str, Any]:
-    """What a saved reader says about itself: file format, course version, ``info`` and :func:`describe`."""
-    return {"format": FORMAT, "format_version": FORMAT_VERSION, "course_version": __version__,
-            **reader.info, **describe(reader.kind, reader.model)}
 
 
 def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -198,8 +51,7 @@ def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) ->
         raise ValueError(f"unknown reader kind {reader.kind!r}; choose from {', '.join(KINDS)}")
     path = check_output(Path(path), overwrite=overwrite)
     manifest = manifest_of(reader)
-    tmp = path.with_name(f".{path.name}.partial")
-    try:
+    with written_atomically(path) as tmp:
         with tempfile.TemporaryDirectory() as work:
             if reader.kind == "rf":
                 import skops.io
@@ -213,9 +65,6 @@ def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) ->
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
                 archive.write(inner, name, compress_type=zipfile.ZIP_STORED)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

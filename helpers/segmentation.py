@@ -29,7 +29,6 @@ BOX_DTYPE = np.int32
 
 DARK_ON_LIGHT = "dark on light"
 LIGHT_ON_DARK = "light on dark"
-POLARITIES: tuple[str, ...] = (DARK_ON_LIGHT, LIGHT_ON_DARK)
 """What :func:`text_polarity` finds: dark text on a light background, or light text on a dark one."""
 
 

@@ -1,7 +1,11 @@
-"""Training the course's letter classifiers with the recipes of chapters 2 and 3.
+"""Training the course's readers with the recipes of its chapters.
 
-Notebooks 02 and 03 train step by step, in the open; ``captcha-lab benchmark``
-calls these functions to run the same recipes on any captcha set.
+Notebooks 02 and 03 train the letter classifiers step by step, in the open;
+these functions run the same recipes on any captcha set. :func:`train_reader`
+trains any reader from labelled captchas (``captcha-lab train`` and
+``benchmark`` call it): a letter classifier on cut letters, or the CTC reader
+of chapter 5 (from scratch, or fine-tuned from a pretrained one with
+:func:`helpers.transfer.fine_tune`).
 """
 
 from __future__ import annotations
@@ -117,22 +121,9 @@ def train_named(name: str, train: LetterSet, validation: LetterSet | None, *, se
 
 # --------------------------------------------------------------------------- whole readers
 
-# The CTC reader as captcha-lab trains it: every captcha cut down to its text, resized to
-# CTC_HEIGHT pixels with its aspect ratio kept, 4 px per time step (room for doubled letters);
-# the learning rate warms up to CTC_LEARNING_RATE, then falls along a cosine. Small sets get more
-# epochs (at most CTC_MOST_EPOCHS), large ones fewer: about CTC_SAMPLE_BUDGET captchas seen.
-CTC_HEIGHT = 48
-CTC_STEP_WIDTH = 4
-CTC_LEARNING_RATE = 2e-3
-CTC_SCHEDULE = "warmup-cosine"
-CTC_SAMPLE_BUDGET = 48_000
-CTC_MOST_EPOCHS = 120
+# The CTC reader's recipe (input height, pixels per time step, schedule, epochs) lives beside the
+# model in helpers.ctc; train_reader below applies it.
 LETTER_SIZE = 60
-
-
-def ctc_epochs(n_train: int) -> int:
-    """Most epochs for a CTC reader trained on ``n_train`` captchas (12 to CTC_MOST_EPOCHS)."""
-    return int(np.clip(round(CTC_SAMPLE_BUDGET / max(n_train, 1)), 12, CTC_MOST_EPOCHS))
 
 
 def several_lengths_note(kind: str, labels: "Sequence[str]") -> str:
@@ -186,7 +177,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     (:func:`helpers.transfer.fine_tune`; ``epochs`` then counts the epochs
     after the frozen ones) instead of training from scratch.
     ``height``, ``step_width``: input height and pixels per time step of a CTC
-    reader trained from scratch (default ``CTC_HEIGHT`` and ``CTC_STEP_WIDTH``;
+    reader trained from scratch (default ``ctc.CTC_HEIGHT`` and ``ctc.CTC_STEP_WIDTH``;
     a fine-tuned reader keeps those of ``init``). ``colour``: the network reads
     RGB instead of gray (pass the captchas in colour, e.g.
     ``load_captchas(colour=True)``); the saved reader remembers it.
@@ -232,12 +223,13 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         keras = import_keras()
         keras.backend.clear_session()
         seed_everything(seed)
-        epochs = epochs or ctc_epochs(len(train[1]))
+        epochs = epochs or ctc.ctc_epochs(len(train[1]))
         # The schedule needs its whole length to settle: patience is long, early stopping rare.
         model, history = ctc.train_crnn(*train, *validation, alphabet=alphabet, seed=seed, epochs=epochs,
-                                        patience=max(6, epochs // 4), height=height or CTC_HEIGHT, keep_aspect=True,
-                                        crop_text=True, step_width=step_width or CTC_STEP_WIDTH, schedule=CTC_SCHEDULE,
-                                        learning_rate=CTC_LEARNING_RATE, channels=3 if colour else 1,
+                                        patience=max(6, epochs // 4), height=height or ctc.CTC_HEIGHT,
+                                        keep_aspect=True, crop_text=True, step_width=step_width or ctc.CTC_STEP_WIDTH,
+                                        schedule=ctc.CTC_SCHEDULE, learning_rate=ctc.CTC_LEARNING_RATE,
+                                        channels=3 if colour else 1,
                                         callbacks=[_epoch_printer(report, epochs)])
         reader = Reader("ctc", model)
         trained_epochs = len(history.history["loss"])

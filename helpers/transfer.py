@@ -6,7 +6,7 @@ many styles (:mod:`helpers.variety`), then learns a site's own style from a
 few hundred labelled captchas:
 
 * :func:`pretrain` trains chapter 5's reader, with the recipe of
-  ``captcha-lab train`` (:mod:`helpers.training`), on the stream for a
+  ``captcha-lab train`` (``CTC_HEIGHT`` and the others in :mod:`helpers.ctc`), on the stream for a
   number of steps or a time budget. The learning rate warms up, then
   follows a cosine down to nearly zero over the budget.
 * :func:`adapt_alphabet` gives a pretrained model another alphabet: every
@@ -232,7 +232,6 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     """
     from helpers.evaluation import letter_accuracy
     from helpers.models import seed_everything
-    from helpers.training import CTC_HEIGHT, CTC_STEP_WIDTH
 
     if minutes is None and steps is None:
         raise ValueError("give a budget: minutes, steps or both")
@@ -240,7 +239,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
         raise ValueError(f"the budget must be positive, got minutes={minutes}, steps={steps}")
     keras.backend.clear_session()
     seed_everything(seed)
-    height, step_width = height or CTC_HEIGHT, step_width or CTC_STEP_WIDTH
+    height, step_width = height or ctc.CTC_HEIGHT, step_width or ctc.CTC_STEP_WIDTH
     model = ctc.build_crnn(height, None, len(PRETRAIN_ALPHABET), alphabet=PRETRAIN_ALPHABET,
                            step_width=step_width, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
@@ -382,77 +381,3 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
                                                       alpha=0.02)
         fit(epochs, rate, [ctc.PlateauAwareStopping(data.validation, ctc.codec_from_model(model), patience)])
     return model, history, mapping
-
-
-# --------------------------------------------------------------------------- learning curves
-
-METHODS: tuple[str, ...] = ("scratch", "pretrained")
-"""The two ways :func:`learning_curve` trains a reader: from scratch, or fine-tuned from a pretrained one."""
-
-
-@dataclass
-class CurvePoint:
-    """One reader of a learning curve: how it was trained and what it read on the test captchas."""
-
-    labels: int          # labelled captchas it learned from (90 % to train, 10 % to validate)
-    method: str          # one of METHODS
-    seed: int
-    texts: list[str]     # what it read on each test captcha
-    right: int           # test captchas read exactly
-    seconds: float       # training time
-    epochs: int
-    reader: Any          # the trained helpers.readers.Reader
-
-
-def learning_curve(pool: tuple[Sequence[np.ndarray], Sequence[str]], test: tuple[Sequence[np.ndarray], Sequence[str]],
-                   counts: Sequence[int], *, init: Any, seed: int, methods: Sequence[str] = METHODS,
-                   scratch_like_init: bool = False, report: Callable[[str], None] = lambda _: None) -> list[CurvePoint]:
-    """Train a CTC reader on the first N labelled captchas of ``pool`` for each N, and score it on ``test``.
-
-    Each reader is trained as ``captcha-lab train --model ctc`` trains one
-    (:func:`helpers.training.train_reader`): 90 % of the N captchas to train,
-    10 % to validate, either from scratch or with ``--init`` (``init``, a
-    pretrained CTC reader). Every reader reads the same test captchas.
-
-    Args:
-        pool, test: (images, labels); uint8 (H, W) or (H, W, 3) images. ``pool``
-            needs at least ``max(counts)`` captchas; the sets of different N are nested.
-        counts: numbers of labelled captchas N, each at least 10.
-        methods: "scratch", "pretrained" or both.
-        scratch_like_init: train the readers from scratch at the input height
-            and pixels per time step of ``init`` (the same network, only the
-            starting weights differ) instead of ``captcha-lab train``'s.
-        report: receives one line per trained reader.
-
-    Returns:
-        One :class:`CurvePoint` per N and method, in that order.
-    """
-    from helpers.datasets import split_by_captcha
-    from helpers.training import train_reader
-
-    if max(counts) > len(pool[1]) or min(counts) < 10:
-        raise ValueError(f"every N must be between 10 and the {len(pool[1])} captchas of the pool, got {list(counts)}")
-    unknown = set(methods) - set(METHODS)
-    if unknown:
-        raise ValueError(f"unknown methods {sorted(unknown)}; choose from {', '.join(METHODS)}")
-    geometry = {}
-    if scratch_like_init:
-        geometry = {"height": ctc.input_size(init.model)[0], "step_width": ctc.step_width_of(init.model)}
-    points = []
-    for n in counts:
-        split = split_by_captcha(n, seed=seed, fractions=(0.9, 0.1, 0.0))
-        train, validation = ([[pool[0][i] for i in split[part]], [pool[1][i] for i in split[part]]]
-                             for part in ("train", "validation"))
-        for method in methods:
-            start = time.perf_counter()
-            if method == "pretrained":
-                reader = train_reader("ctc", train, validation, seed=seed, init=init)
-            else:
-                reader = train_reader("ctc", train, validation, seed=seed, **geometry)
-            seconds = time.perf_counter() - start
-            texts = [s.text for s in reader.read(test[0])]
-            right = sum(text == label for text, label in zip(texts, test[1]))
-            points.append(CurvePoint(n, method, seed, texts, right, round(seconds, 1),
-                                     reader.info["training"]["epochs"], reader))
-            report(f"N={n} {method}: {right} of {len(texts)} test captchas read exactly ({seconds:.0f} s)")
-    return points

@@ -7,7 +7,7 @@ gets its own random style (:func:`random_style`), with
 * 17 typefaces from the fonts matplotlib ships (sans, mono, Times-like and
   Computer Modern, upright, bold and italic), one per captcha or one per character;
   the DejaVu Serif family is left out on purpose, so that the look-alike sets
-  drawn in it (``benchmarks/lookalikes.py``) show the reader a typeface it has
+  drawn in it (``helpers/lookalikes.py``) show the reader a typeface it has
   never seen;
 * heights of 32 to 72 pixels, letters set far apart, touching or overlapping,
   rotated and warped;
@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from helpers.captchas import _font, _render, _Style
+from helpers.captchas import _render, _Style, font
 
 __all__ = ["PRETRAIN_ALPHABET", "PRETRAIN_FONTS", "PRETRAIN_LENGTHS", "VariedCaptcha", "difficulty_at", "iter_varied",
            "make_varied", "make_web", "random_style", "varied_batch"]
@@ -190,11 +190,11 @@ def _web_ink(rng: np.random.Generator, pale: bool) -> np.ndarray:
 def _web_glyph(ch: str, font_name: str, px: int, angle: float) -> tuple[np.ndarray, int]:
     """Opacity (h, w) float32 of ``ch`` turned by ``angle`` degrees, cut to its ink, and that ink's offset
     from the top of the font's line (so that letters keep a common baseline)."""
-    font = _font(font_name, px)
-    ascent, descent = font.getmetrics()
+    face = font(font_name, px)
+    ascent, descent = face.getmetrics()
     margin = px
-    layer = Image.new("L", (font.getbbox(ch)[2] + 2 * margin, ascent + descent + 2 * margin), 0)
-    ImageDraw.Draw(layer).text((margin, margin), ch, font=font, fill=255)
+    layer = Image.new("L", (face.getbbox(ch)[2] + 2 * margin, ascent + descent + 2 * margin), 0)
+    ImageDraw.Draw(layer).text((margin, margin), ch, font=face, fill=255)
     layer = layer.rotate(angle, Image.Resampling.BICUBIC, expand=True)
     left, top, right, bottom = layer.getbbox() or (0, 0, 1, 1)
     return np.asarray(layer, np.float32)[top:bottom, left:right] / 255.0, top - (layer.height - ascent - descent) // 2
@@ -247,7 +247,7 @@ def make_web(rng: np.random.Generator, d: float = 1.0) -> tuple[np.ndarray, str,
     x = int(rng.integers(0, width - span + 1)) if span <= width else (width - span) // 2
     if span > width or px > height:
         notes.append("cut at the edge")
-    line_height = sum(_font(faces[0], px).getmetrics())
+    line_height = sum(font(faces[0], px).getmetrics())
     top = (height - line_height) / 2 + rng.uniform(-0.4, 0.4) * max(0, height - px)
     rise = float(np.clip(np.tan(np.radians(-tilt)) * span, -0.25 * height, 0.25 * height))
     start = x

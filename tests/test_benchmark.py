@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
-from helpers.benchmark import parse_models, run_benchmark
+from helpers.benchmark import learning_curve, parse_models, run_benchmark
 from helpers.captchas import CaptchaDataError, generate_captchas, save_captchas
 from helpers.cli import main
 from helpers.models import save_classifier
@@ -134,3 +135,11 @@ def test_benchmark_guided_scores_each_letter_model_twice_with_the_same_training(
     assert set(guided) == EXPECTED_MODEL_KEYS and guided["train_seconds"] == plain["train_seconds"]
     # easy captchas, letters apart: guided cutting has nothing to move, and the score stays
     assert guided["captcha_accuracy"] == plain["captcha_accuracy"]
+
+
+def test_learning_curve_refuses_a_grid_it_cannot_draw() -> None:
+    pool = ([np.zeros((20, 60), np.uint8)] * 30, ["AB"] * 30)
+    with pytest.raises(ValueError, match="between 10 and the 30"):
+        learning_curve(pool, pool, [10, 40], init=None, seed=0)
+    with pytest.raises(ValueError, match="unknown methods"):
+        learning_curve(pool, pool, [10], init=None, seed=0, methods=["scratch", "magic"])

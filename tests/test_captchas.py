@@ -107,8 +107,12 @@ def test_first_captchas_of_a_larger_set_equal_a_smaller_set() -> None:
 
 def test_iter_captchas_is_the_lazy_generate_captchas() -> None:
     lazy = iter_captchas(4, "hard", seed=3, size=(72, 24))
+    first = next(lazy)  # drawn on demand: the first one comes before the others exist
     eager = generate_captchas(4, "hard", seed=3, size=(72, 24))
-    assert [c.label for c in lazy] == [c.label for c in eager]
+    for a, b in zip([first, *lazy], eager, strict=True):
+        assert a.label == b.label
+        np.testing.assert_array_equal(a.image, b.image)
+        np.testing.assert_array_equal(a.boxes, b.boxes)
 
 
 def test_make_captcha_is_deterministic_and_draws_the_label() -> None:

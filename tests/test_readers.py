@@ -132,9 +132,9 @@ def test_letter_models_let_segmentation_count_the_letters_of_mixed_lengths(
 def test_ctc_reads_mixed_lengths_trained_from_a_terminal(folders: dict[str, Path], tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str],
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    import helpers.training
+    import helpers.ctc
 
-    monkeypatch.setattr(helpers.training, "ctc_epochs", lambda n_train: 1)  # the benchmark's CTC: one epoch
+    monkeypatch.setattr(helpers.ctc, "ctc_epochs", lambda n_train: 1)  # the benchmark's CTC: one epoch
     path = tmp_path / "mixed.model"
     # Trained in a process of its own, as from a terminal: TensorFlow's C++ core writes straight to
     # the terminal there, and the command keeps those lines out.

@@ -32,8 +32,9 @@ from helpers.captchas import (
 )
 from helpers.cli import main
 from helpers.models import (
-    LetterClassifier, ModelFileError, as_features, check_alphabet, load_classifier, save_classifier,
+    LetterClassifier, ModelFileError, as_features, load_classifier, save_classifier,
 )
+from helpers.reader import Reader
 from helpers.runs import INCOMPLETE_SUFFIX
 from helpers.segmentation import segment
 from helpers.solver import solve
@@ -382,11 +383,12 @@ def test_a_model_from_another_alphabet_is_refused(model_path: Path, tmp_path: Pa
     for name in ("ab1x.png", "qq7z.png"):
         Image.new("L", (60, 30), 255).save(lower / name)
     captchas = load_captchas(lower)
-    with pytest.raises(ModelFileError, match="train a model on captchas with this alphabet") as caught:
-        check_alphabet(model, captchas.alphabet)
-    unknown = str(caught.value).split("also use ")[1].split(";")[0]
+    reader = Reader("rf", model)  # a forest
+    with pytest.raises(ModelFileError, match="train a model on captchas with these characters") as caught:
+        reader.check_alphabet(captchas.alphabet)
+    unknown = str(caught.value).split(" use ")[1].split(",")[0]
     assert set(unknown) == set(captchas.alphabet) - set(model.classes) and set("abqxz") <= set(unknown)
-    check_alphabet(model, "".join(model.classes[:5]))  # a subset is fine
+    reader.check_alphabet("".join(model.classes[:5]))  # a subset is fine
 
 
 def test_labels_with_a_duplicate_like_ending_are_refused(tmp_path: Path) -> None:
@@ -650,7 +652,7 @@ def test_interrupted_save_classifier_keeps_the_old_model(
     assert load_classifier(path).classes == forest.classes
 
     # Interrupted between the two renames: the new model sits next to the old metadata.
-    import helpers.models
+    import helpers.files
 
     real_replace = os.replace
     calls = []
@@ -662,7 +664,7 @@ def test_interrupted_save_classifier_keeps_the_old_model(
         real_replace(src, dst)
 
     with monkeypatch.context() as patched:
-        patched.setattr(helpers.models.os, "replace", second_replace_interrupts)
+        patched.setattr(helpers.files.os, "replace", second_replace_interrupts)
         with pytest.raises(KeyboardInterrupt):
             save_classifier(other, path)
     with pytest.raises(ModelFileError, match="do not belong together"):

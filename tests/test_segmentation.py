@@ -104,13 +104,18 @@ def test_strange_images_fail_cleanly(image: np.ndarray, words: str) -> None:
     assert words in result.reason
 
 
-def test_float_nan_and_other_dtypes_do_not_raise() -> None:
-    noisy = np.random.default_rng(0).random((60, 160))
-    with_nan = noisy.copy()
-    with_nan[0, 0] = np.nan
-    for image in (with_nan, noisy > 0.5, (noisy * 65535).astype(np.uint16), np.int64(3) * np.ones((30, 30))):
+def test_other_dtypes_are_cut_like_their_uint8_picture_and_nan_does_not_raise() -> None:
+    clean = blocks(FOUR, ink=0, paper=255)
+    for image in (clean / 255.0, clean.astype(np.float32), clean > 127, clean.astype(np.uint16) * 257,
+                  clean.astype(np.int64)):
         result = segment(image, expected=4)
-        assert isinstance(result.ok, bool)
+        assert result.ok, (image.dtype, result.reason)
+        np.testing.assert_array_equal(result.boxes, np.array(FOUR))
+    noisy = np.random.default_rng(0).random((60, 160))
+    noisy[0, 0] = np.nan
+    for image in (noisy, np.int64(3) * np.ones((30, 30))):
+        result = segment(image, expected=4)  # noise and a flat square: no letters, and no exception
+        assert result.ok is False and result.reason
 
 
 def test_huge_image_is_shrunk_and_boxes_come_back_in_its_coordinates() -> None:

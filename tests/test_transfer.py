@@ -213,12 +213,3 @@ def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
     assert "--from-scratch is for --model ctc" in capsys.readouterr().err
     assert not (tmp_path / "out.model").exists()
 
-
-def test_learning_curve_refuses_a_grid_it_cannot_draw() -> None:
-    from helpers.transfer import learning_curve
-
-    pool = ([np.zeros((20, 60), np.uint8)] * 30, ["AB"] * 30)
-    with pytest.raises(ValueError, match="between 10 and the 30"):
-        learning_curve(pool, pool, [10, 40], init=None, seed=0)
-    with pytest.raises(ValueError, match="unknown methods"):
-        learning_curve(pool, pool, [10], init=None, seed=0, methods=["scratch", "magic"])
