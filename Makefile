@@ -33,16 +33,14 @@ run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
 # Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
-# Chapters 1-5 are a chain: each reads what the ones before it saved (1 -> 2 -> 3 -> 4 and 5; the
-# solutions of chapters 2-4 read the files of chapters 2 and 3). Everything else needs nothing from them.
-# - The first run is the chain's longest path: chapters 1-3, then chapters 4 and 5 and the solutions
-#   of chapter 1 (which draw their own captchas).
-# - The second, at a lower priority, runs what stands alone: chapter 6 and its solutions (which read
-#   the reader chapter 6 saves), the solutions of chapter 5 (they draw their own captchas) and the
-#   unit tests (each in its own temporary folder); then, once chapters 1-3 are done (their pytest
-#   status is written to a file it waits for), the solutions of chapters 2-4. Its report is printed
-#   when both runs are done. Each run lists its slowest tests at the end (--durations). Which of the
-#   solutions that stand alone runs where only balances the two runs' times.
+# - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-3
+#   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5 and the
+#   solutions of chapters 1-4.
+# - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
+#   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
+#   folder) and the solutions of chapter 5 (they draw all their own captchas). Its report is printed
+#   when both runs are done. Which solutions run where only balances the two runs' times. Each run
+#   lists its slowest tests at the end (--durations).
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
 # only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
 # time waiting for each other (chapter 5's training took 1.7 to 2.1 times as long as alone). A
@@ -55,23 +53,18 @@ FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-CHAIN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
-FIRST_RUN_ALONE := notebooks/solutions/01_data_preparation_solutions.ipynb
-SECOND_RUN_ALONE := notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
+FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[1-4]_*.ipynb))
+SECOND_RUN_SOLUTIONS := notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
 INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 PYTEST := $(BIN)/python -m pytest --durations=8
 
 test: $(STAMP)
-	@export $(ONE_THREAD); log=$$(mktemp); chain=$$(mktemp); rm -f $$chain; main=$$$$; \
-	  ( nice -n 10 $(PYTEST) $(FEW_LABELS) $(SECOND_RUN_ALONE) tests; alone=$$?; \
-	    while [ ! -s $$chain ]; do kill -0 $$main 2>/dev/null || exit 1; sleep 2; done; \
-	    if [ "$$(cat $$chain)" -eq 0 ]; then nice -n 10 $(PYTEST) $(CHAIN_SOLUTIONS); after=$$?; \
-	    else echo "chapters 1-3 failed: the solutions of chapters 2-4 were not run"; after=1; fi; \
-	    exit $$(( alone != 0 ? alone : after )) ) > $$log 2>&1 & others=$$!; \
-	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; echo $$first > $$chain; \
-	  $(PYTEST) $(LATER_CHAPTERS) $(FIRST_RUN_ALONE); later=$$?; \
-	  wait $$others; rest=$$?; rm -f $$chain; \
+	@export $(ONE_THREAD); log=$$(mktemp); \
+	  ( nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SECOND_RUN_SOLUTIONS) ) > $$log 2>&1 & others=$$!; \
+	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; \
+	  $(PYTEST) $(LATER_CHAPTERS) $(FIRST_RUN_SOLUTIONS); later=$$?; \
+	  wait $$others; rest=$$?; \
 	  echo "---- chapter 6, unit tests and solutions ----"; cat $$log; rm -f $$log; \
 	  for status in $$rest $$first $$later; do \
 	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
