@@ -120,7 +120,6 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     return results
 
 
-
 # --------------------------------------------------------------------------- learning curves
 # How accuracy grows with the number of labelled captchas, from scratch and from a pretrained reader
 # (chapter 6 draws it; benchmarks/few_labels.py runs it over seeds).
@@ -194,6 +193,7 @@ def learning_curve(pool: tuple[Sequence[np.ndarray], Sequence[str]], test: tuple
                                      reader.info["training"]["epochs"], reader))
             report(f"N={n} {method}: {right} of {len(texts)} test captchas read exactly ({seconds:.0f} s)")
     return points
+
 
 def _check_save_folder(folder: Path, models: Sequence[str], overwrite: bool) -> dict[str, Path]:
     """Where each model will be saved; refuses, before any work, files that exist (unless ``overwrite``)."""

@@ -80,6 +80,7 @@ __all__ = [
     "CaptchaDataError",
     "CaptchaSet",
     "captcha_filenames",
+    "font",
     "generate_captchas",
     "iter_captchas",
     "load_captchas",
