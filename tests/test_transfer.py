@@ -113,36 +113,34 @@ def test_adapt_alphabet_keeps_the_rows_both_alphabets_share(new: str, kept: str,
             np.testing.assert_allclose(logits_after[..., j + 1], logits_before[..., "abcd".index(ch) + 1], rtol=1e-5)
 
 
-def test_fine_tuning_a_pretrained_reader_beats_training_from_scratch_on_a_tiny_set() -> None:
-    """Pretrained on 1,000 small easy captchas of 10 letters; fine-tuned on 32 larger ones that use two
-    letters more: it reads fresh captchas of the new set far better than the same network trained from
-    scratch on those 32 for as many epochs."""
-    from helpers.models import seed_everything
-    from helpers.transfer import fine_tune
+def test_fine_tuning_trains_only_the_last_layer_first_and_leaves_the_pretrained_model_alone() -> None:
+    """fine_tune's two phases: the frozen epochs change the last layer alone, batch normalisation's running
+    statistics included; the later epochs change every layer; the pretrained model is not touched. (That
+    fine-tuning beats training from scratch is what chapter 6 measures and asserts.)"""
+    from helpers.transfer import adapt_alphabet, fine_tune
 
-    source_alphabet, target_alphabet = "ABCDEFGHJK", "ABCDEFGHJKLM"
-    options = dict(filters=(16, 32, 32), rnn_units=(32,), dense_units=32, step_width=4, augment=False)
-    recipe = dict(epochs=12, height=32, keep_aspect=True, crop_text=True, learning_rate=3e-3, schedule="cosine")
+    pretrained = _small_model("ABCDEFGHJK")
+    before = {layer.name: [w.copy() for w in layer.get_weights()] for layer in pretrained.layers if layer.weights}
+    made = generate_captchas(24, "easy", seed=3, alphabet="ABCDEFGHJKLM", size=(120, 40))
+    images, labels = [c.image for c in made], [c.label for c in made]
+    train, validation = (images[:16], labels[:16]), (images[16:], labels[16:])
+    start, _ = adapt_alphabet(pretrained, "ABCDEFGHJKLM")
 
-    def drawn(count: int, seed: int, alphabet: str, size: tuple[int, int]) -> tuple[list, list]:
-        captchas = generate_captchas(count, "easy", seed=seed, alphabet=alphabet, size=size)
-        return [c.image for c in captchas], [c.label for c in captchas]
+    def changed(model) -> set[str]:
+        return {layer.name for layer in model.layers if layer.weights and not all(
+            np.array_equal(a, b) for a, b in zip(layer.get_weights(), start.get_layer(layer.name).get_weights()))}
 
-    source = drawn(1000, 1, source_alphabet, (120, 40))
-    source_val = drawn(60, 2, source_alphabet, (120, 40))
-    tiny, tiny_val = drawn(32, 3, target_alphabet, (160, 60)), drawn(16, 4, target_alphabet, (160, 60))
-    test = drawn(100, 5, target_alphabet, (160, 60))
-    seed_everything(0)
-    pretrained, _ = ctc.train_crnn(*source, *source_val, alphabet=source_alphabet, **recipe, **options)
-    tuned, history, mapping = fine_tune(pretrained, tiny, tiny_val, alphabet=target_alphabet, seed=0,
-                                        frozen_epochs=2, epochs=10)
-    assert (mapping.kept, mapping.new, mapping.dropped) == (source_alphabet, "LM", "")
-    assert len(history["loss"]) == len(history["val_loss"]) <= 12
-    seed_everything(0)
-    scratch, _ = ctc.train_crnn(*tiny, *tiny_val, alphabet=target_alphabet, **recipe, **options)
-    tuned_exact = ctc.exact_match(ctc.predict_labels(tuned, test[0]), test[1])
-    scratch_exact = ctc.exact_match(ctc.predict_labels(scratch, test[0]), test[1])
-    assert tuned_exact >= scratch_exact + 0.25, (tuned_exact, scratch_exact)
+    head, history, mapping = fine_tune(pretrained, train, validation, alphabet="ABCDEFGHJKLM", seed=0,
+                                       frozen_epochs=2, epochs=0)
+    assert (mapping.kept, mapping.new, mapping.dropped) == ("ABCDEFGHJK", "LM", "")
+    assert changed(head) == {"logits"}
+    assert len(history["loss"]) == len(history["val_loss"]) == 2
+    whole, history, _ = fine_tune(pretrained, train, validation, alphabet="ABCDEFGHJKLM", seed=0,
+                                  frozen_epochs=1, epochs=1)
+    assert changed(whole) == {layer.name for layer in start.layers if layer.weights}
+    assert len(history["loss"]) == 2
+    for name, weights in before.items():
+        assert all(np.array_equal(a, b) for a, b in zip(weights, pretrained.get_layer(name).get_weights()))
 
 
 def test_train_starts_from_a_pretrained_reader_built_once_into_the_cache(
