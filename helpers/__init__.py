@@ -6,7 +6,8 @@ chapters meet them (``docs/architecture.md`` says which way imports go).
 Chapter 1, data: ``captchas`` (draw captchas and read and write folders of
 them), ``segmentation`` (cut a captcha into letters with OpenCV), ``datasets``
 (the split by captcha, letter arrays, class balance), ``files`` (writing a
-file whole or not at all), ``plots`` (the notebooks' figures).
+file whole or not at all), ``errors`` (the errors a user can fix, in one
+place), ``plots`` (the notebooks' figures).
 
 Chapters 2 and 3, letter classifiers: ``models`` (the random forest and the
 Keras CNNs, seeding), ``training`` (the chapters' training recipes, and

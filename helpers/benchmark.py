@@ -60,7 +60,8 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     same split.
     """
     if not 0.05 <= test_fraction <= 0.5:
-        raise CaptchaDataError(f"--test-fraction must be between 0.05 and 0.5, got {test_fraction}")
+        raise CaptchaDataError(f"the test fraction must be between 0.05 and 0.5, got {test_fraction}",
+                               argument="test_fraction")
     runs = [(name, False) for name in models] + [(name, True) for name in models if colour and name in COLOUR_MODELS]
     keys = [name + "+colour" * in_colour for name, in_colour in runs]
     targets = _check_save_folder(save_models, keys, overwrite) if save_models is not None else {}
@@ -202,14 +203,14 @@ def _check_save_folder(folder: Path, models: Sequence[str], overwrite: bool) -> 
 
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
-        raise CaptchaDataError(f"--save-models {folder} is a file; give a folder")
+        raise CaptchaDataError(f"{folder} is a file; models are saved into a folder", argument="save_models")
     folder.mkdir(parents=True, exist_ok=True)
     targets = {name: folder / f"{name}.model" for name in models}
     try:
         for path in targets.values():
             check_output(path, overwrite=overwrite)
     except ModelFileError as exc:
-        raise CaptchaDataError(str(exc)) from None
+        raise CaptchaDataError(exc.message, argument=exc.argument, value=exc.value) from None
     return targets
 
 

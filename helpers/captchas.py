@@ -69,6 +69,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from helpers.errors import CaptchaDataError
 from helpers.files import write_bytes_atomically
 
 __all__ = [
@@ -119,10 +120,6 @@ INK_ALPHA: int = 128
 
 PNG_COMPRESS_LEVEL: int = 6
 """Fixed zlib level for saved PNGs, so files are byte-identical between runs."""
-
-
-class CaptchaDataError(ValueError):
-    """Bad input to the captcha generator or loader; the message says what to change."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -682,8 +679,8 @@ def _check_quality(quality: int | None) -> int | None:
     if quality is None:
         return None
     if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 95:
-        raise CaptchaDataError(f"jpeg_quality (--jpeg-quality) must be a whole number from 1 to 95, "
-                               f"or None for none, got {quality!r}")
+        raise CaptchaDataError(f"the JPEG quality must be a whole number from 1 to 95, or None for none, got {quality!r}",
+                               argument="jpeg_quality")
     return int(quality)
 
 
@@ -842,9 +839,8 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
         raise CaptchaDataError(f"{out_dir} exists and is not a folder; choose another output folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
         raise CaptchaDataError(
-            f"{out_dir} already contains files; choose an empty or new folder, or pass "
-            "overwrite=True (--overwrite) to replace same-named captchas and keep the rest"
-        )
+            f"{out_dir} already contains files; choose an empty or new folder, or allow replacing same-named "
+            "captchas and keeping the rest", argument="overwrite", value=True)
     out_dir.mkdir(parents=True, exist_ok=True)
 
     manifest: dict[str, dict] = {}

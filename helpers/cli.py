@@ -24,6 +24,17 @@ class UsageError(Exception):
     """A problem with the user's input that the CLI reports in one line."""
 
 
+# Arguments of library functions whose option here has another name (the rest: ``--`` + the name with dashes).
+OPTIONS = {"out_parent": "--out"}
+
+
+def _message(exc: Exception) -> str:
+    """An error's message as the command line says it: the option that fixes it, not the Python argument."""
+    from helpers.errors import CourseError
+
+    return exc.for_command_line(OPTIONS) if isinstance(exc, CourseError) else str(exc)
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from helpers.captchas import iter_captchas, save_captchas
 
@@ -124,7 +135,7 @@ def _load_reader(path: str):
     try:
         return load_reader(Path(path))
     except ModelFileError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_message(exc)) from None
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -137,7 +148,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     try:
         out = check_output(Path(args.out), overwrite=args.overwrite)
     except ModelFileError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_message(exc)) from None
     if not 0.02 <= args.validation_fraction <= 0.5:
         raise UsageError(f"--validation-fraction must be between 0.02 and 0.5, got {args.validation_fraction}")
     if args.epochs is not None and args.epochs < 1:
@@ -158,7 +169,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         try:
             init = load_reader(Path(args.init), kind="ctc")
         except ModelFileError as exc:
-            raise UsageError(f"--init {args.init}: {exc}; make a pretrained reader with captcha-lab pretrain") from None
+            raise UsageError(f"--init {args.init}: {_message(exc)}; make a pretrained reader with captcha-lab pretrain") from None
     if args.from_scratch and args.model != "ctc":
         raise UsageError(f"--from-scratch is for --model ctc (the {args.model} model always starts from scratch)")
     if args.colour and args.model not in COLOUR_MODELS:
@@ -245,7 +256,7 @@ def _default_start(args: argparse.Namespace, report):
     try:
         init, path, built = load_or_build_start(report=report, progress_bar=not args.quiet)
     except ModelFileError as exc:
-        raise UsageError(f"the pretrained start could not be read: {exc}; delete that file to build it again, "
+        raise UsageError(f"the pretrained start could not be read: {_message(exc)}; delete that file to build it again, "
                          "or pass --from-scratch") from None
     print(f"start: the pretrained reader {path} ({'built now' if built else 'cached'}; the same as "
           f"{start_command()}); --from-scratch trains without it")
@@ -299,7 +310,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
     try:
         out = check_output(Path(args.out), overwrite=args.overwrite)
     except ModelFileError as exc:
-        raise UsageError(str(exc)) from None
+        raise UsageError(_message(exc)) from None
     if args.minutes is not None and args.minutes <= 0:
         raise UsageError(f"--minutes must be positive, got {args.minutes}")
     if args.steps is not None and args.steps < 1:
@@ -370,7 +381,7 @@ def _read_files(names: Sequence[str], colour: bool = False) -> tuple[list[Path],
         try:
             readable.append((k, read_image(path, colour=colour)))
         except CaptchaDataError as exc:
-            problems[k] = str(exc).removeprefix(f"{path}: ")
+            problems[k] = _message(exc).removeprefix(f"{path}: ")
     return paths, problems, readable
 
 
@@ -567,7 +578,7 @@ def _check_json_target(name: str | None, overwrite: bool) -> Path | None:
     try:
         return check_new_file(Path(name), overwrite=overwrite, example="results.json")
     except ModelFileError as exc:
-        raise UsageError(f"--json: {exc}") from None
+        raise UsageError(f"--json: {_message(exc)}") from None
 
 
 def _write_json(path: Path, value) -> None:
@@ -653,8 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``captcha-lab``; returns the process exit code."""
-    from helpers.captchas import CaptchaDataError
-    from helpers.runs import RunError
+    from helpers.errors import CourseError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -662,13 +672,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     from helpers.backend import native_logs_discarded
-    from helpers.models import ModelFileError
 
     try:
         with native_logs_discarded():
             return args.func(args)
-    except (UsageError, CaptchaDataError, RunError, ModelFileError) as exc:
-        print(f"captcha-lab {args.command}: error: {exc}", file=sys.stderr)
+    except (UsageError, CourseError) as exc:
+        print(f"captcha-lab {args.command}: error: {_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"captcha-lab {args.command}: interrupted", file=sys.stderr)

@@ -16,15 +16,12 @@ from typing import Any
 import numpy as np
 
 from helpers.backend import import_keras
+from helpers.errors import ModelFileError
 from helpers.files import written_atomically
 
 # Types inside a saved forest that skops may rebuild; anything else is refused.
 TRUSTED_FOREST_TYPES = frozenset({"sklearn.tree._tree.Tree"})
 KINDS = ("forest", "cnn")
-
-
-class ModelFileError(Exception):
-    """A model file is missing, damaged, untrusted or does not fit the data."""
 
 
 def seed_everything(seed: int, *, deterministic_ops: bool = True) -> None:

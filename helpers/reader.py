@@ -171,7 +171,8 @@ def check_new_file(path: Path, *, overwrite: bool, example: str) -> Path:
     if not path.parent.is_dir():
         raise ModelFileError(f"the folder of {path} does not exist; create it first")
     if path.exists() and not overwrite:
-        raise ModelFileError(f"{path} already exists; choose another name or pass --overwrite to replace it")
+        raise ModelFileError(f"{path} already exists; choose another name or allow replacing it", argument="overwrite",
+                             value=True)
     return path
 
 

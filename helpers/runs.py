@@ -18,12 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from helpers.errors import RunError
+
 RESULTS_MIME = "application/json"
 INCOMPLETE_SUFFIX = ".incomplete"
-
-
-class RunError(Exception):
-    """A run could not start or finish; the message says what to change."""
 
 
 class Results(dict):
@@ -89,8 +87,8 @@ def find_notebooks(notebooks_dir: Path, chapters: Sequence[str] | None = None) -
     ``chapters`` holds chapter numbers such as ``["01", "3"]``.
     """
     if not notebooks_dir.is_dir():
-        raise RunError(f"notebook folder {notebooks_dir} does not exist; run from the project root "
-                       "or pass --notebooks-dir")
+        raise RunError(f"notebook folder {notebooks_dir} does not exist; run from the project root or give "
+                       "the folder of the notebooks", argument="notebooks_dir")
     found = sorted(p for p in notebooks_dir.glob("[0-9][0-9]_*.ipynb"))
     if chapters is None:
         if not found:
@@ -135,7 +133,7 @@ def new_run_folder(parent: Path, now: datetime | None = None) -> Path:
     """
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%d-%H%M%S")
     if parent.exists() and not parent.is_dir():
-        raise RunError(f"{parent} is a file, not a folder; choose another --out folder for runs")
+        raise RunError(f"{parent} is a file, not a folder; choose another folder for runs", argument="out_parent")
     parent.mkdir(parents=True, exist_ok=True)
     for k in range(1, 1000):
         name = stamp if k == 1 else f"{stamp}-{k}"

@@ -271,8 +271,7 @@ def cut_letters(train: "tuple[list[np.ndarray], list[str]]", validation: "tuple[
     val_letters, _ = extract_letters(*validation, size=LETTER_SIZE, colour=colour)
     if len(train_letters) == 0:
         raise CaptchaDataError("no training captcha could be cut into letters; segmentation does not work "
-                               "on this captcha style, but the ctc model reads without cutting "
-                               "(--models ctc in benchmark, --model ctc in train)")
+                               "on this captcha style, but a CTC reader (kind ctc) reads without cutting")
     balanced = balance(train_letters, seed=seed)
     report(f"training letters: {len(train_letters)} from {sum(c.ok for c in cuts)} captchas "
            f"({len(balanced)} after balancing)")
