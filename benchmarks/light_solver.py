@@ -67,7 +67,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from helpers.captchas import generate_captchas, save_captchas
-    from helpers.portable import export_onnx
+    from helpers.onnx_export import export_onnx
     from helpers.readers import load_reader
 
     reader = load_reader(args.model)

@@ -18,7 +18,8 @@ Chapter 4, whole captchas: ``solver`` (cut, classify every letter, join),
 ``evaluation`` (accuracies, where errors come from), ``reader`` (the one
 interface every trained model has: a batch of captchas in, texts with a
 confidence per character out), ``readers`` (a reader kept in one file and
-loaded back), ``portable`` (export to ONNX and read without TensorFlow).
+loaded back), ``portable`` (an exported ONNX reader, read without
+TensorFlow), ``onnx_export`` (exporting a network to ONNX, checked).
 
 Chapter 5, reading without cutting: ``ctc_reading`` (what goes into a CTC
 reader and what comes out, without Keras) and ``ctc`` (the CNN + RNN network,

@@ -448,7 +448,7 @@ def _add_guided(p: argparse.ArgumentParser) -> None:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from helpers.portable import PROBABILITY_TOLERANCE, export_onnx
+    from helpers.onnx_export import PROBABILITY_TOLERANCE, export_onnx
 
     if args.check < 1:
         raise UsageError(f"--check must be at least 1 captcha, got {args.check}")

@@ -128,7 +128,7 @@ def _ctc_parts(model: Any) -> tuple[Any, Any, Any]:
     A Keras model (:mod:`helpers.ctc`) or an exported one (:mod:`helpers.portable`,
     which carries the first two itself and never needs TensorFlow).
     """
-    if hasattr(model, "reader_input"):
+    if getattr(model, "reader_input", None) is not None:
         return model.reader_input, model.codec, model.predict_on_batch
     from helpers import ctc
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+
+from helpers.captchas import generate_captchas, save_captchas
+from helpers.cli import main
 
 
 @pytest.fixture
@@ -33,3 +38,31 @@ def step_traces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     monkeypatch.setattr(ctc, "compile_reader", counting(ctc.compile_reader))
     monkeypatch.setattr(training, "compile_letter_model", counting(training.compile_letter_model))
     return traces
+
+
+# --------------------------------------------------------------------------- reader files (test_readers, test_portable)
+
+
+@pytest.fixture(scope="session")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A training folder, a fresh folder drawn with another seed, and a mixed-length folder."""
+    root = tmp_path_factory.mktemp("own")
+    save_captchas(generate_captchas(160, "easy", seed=31, size=(120, 45)), root / "train")
+    save_captchas(generate_captchas(40, "easy", seed=32, size=(120, 45)), root / "fresh")
+    mixed = generate_captchas(40, "easy", seed=33, size=(120, 45), length=4) + \
+        generate_captchas(40, "easy", seed=34, size=(180, 45), length=6)
+    save_captchas(mixed, root / "mixed")
+    return {"train": root / "train", "fresh": root / "fresh", "mixed": root / "mixed", "root": root}
+
+
+@pytest.fixture(scope="session")
+def trained(folders: dict[str, Path]) -> dict[str, Path]:
+    """A reader file of every kind, trained by the command line (networks: 1–2 epochs)."""
+    out = {}
+    for kind, epochs in (("rf", None), ("cnn", 2), ("cnn-original", 1), ("ctc", 2)):
+        path = folders["root"] / f"{kind}.model"
+        argv = ["train", "--data", str(folders["train"]), "--model", kind, "--out", str(path), "--quiet"]
+        argv += ["--from-scratch"] if kind == "ctc" else []  # the pretrained start has a test of its own
+        assert main(argv + (["--epochs", str(epochs)] if epochs else [])) == 0
+        out[kind] = path
+    return out
