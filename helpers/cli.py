@@ -391,10 +391,10 @@ def _cmd_solve(args: argparse.Namespace) -> int:
     if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
         raise UsageError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
     reader = _load_reader(args.model)
-    if args.length is not None and reader.kind == "ctc":
+    if args.length is not None and not reader.cuts_letters:
         print("captcha-lab solve: note: the ctc reader finds the length itself; --length is ignored", file=sys.stderr)
     paths, problems, readable = _read_files(args.images, colour=reader.channels == 3)
-    solutions = reader.read([image for _, image in readable], None if reader.kind == "ctc" else args.length,
+    solutions = reader.read([image for _, image in readable], args.length if reader.cuts_letters else None,
                             guided=args.guided)
     answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
                                     "reason": f"unreadable: {reason}", "polarity": None}
@@ -505,7 +505,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     reader = _load_reader(args.model)
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=reader.channels == 3)
     reader.check_alphabet(data.alphabet, where=f" in {args.data}")
-    if reader.kind != "ctc" and args.length is None and not reader.lengths and len(data.lengths) == 1:
+    if reader.cuts_letters and args.length is None and not reader.lengths and len(data.lengths) == 1:
         args.length = next(iter(data.lengths))
     report = _progress(args)
     report(f"{reader_summary(reader)}")

@@ -47,10 +47,6 @@ class ExportCheck:
 
 
 
-def _keras_network(reader: Any) -> Any:
-    return reader.model if reader.kind == "ctc" else reader.model.model
-
-
 def _check_captchas(reader: Any, count: int, seed: int) -> list[np.ndarray]:
     """``count`` drawn captchas in the reader's characters (those the generator can draw), medium look."""
     from helpers.captchas import DEFAULT_ALPHABET, CaptchaDataError, generate_captchas
@@ -71,7 +67,7 @@ def _check_captchas(reader: Any, count: int, seed: int) -> list[np.ndarray]:
 
 def compare(reader: Any, portable: Any, images: list[np.ndarray], batch_size: int = 64) -> ExportCheck:
     """Read ``images`` with both readers; compare their texts and their network's probabilities."""
-    if reader.kind == "ctc":
+    if not reader.cuts_letters:
         from helpers import ctc
 
         how = ctc.reader_input(reader.model)
@@ -140,7 +136,7 @@ def export_onnx(reader: Any, path: str | Path, *, overwrite: bool = False, check
     check_new_file(path, overwrite=overwrite, example="reader.onnx")
     manifest = manifest_of(reader)
     with written_atomically(path) as tmp:  # nothing is written unless the check passes
-        _write_onnx(_keras_network(reader), tmp, manifest)
+        _write_onnx(reader.network, tmp, manifest)
         images = check_images if check_images is not None else _check_captchas(reader, check_count, seed)
         try:
             result = compare(reader, load_onnx_reader(tmp), images)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -31,8 +31,11 @@ FORMAT_VERSION = 1
 """Version of the reader file format this code writes; it reads this version and older ones."""
 
 MANIFEST = "reader.json"
-KINDS: tuple[str, ...] = ("rf", "cnn", "cnn-original", "ctc")
-"""Model kinds: the forest and both CNNs read cut-out letters; "ctc" reads whole captchas."""
+LETTER_KINDS: tuple[str, ...] = ("rf", "cnn", "cnn-original")
+"""Kinds that read cut-out letters (:class:`LetterReader`): the forest and both CNNs."""
+
+KINDS: tuple[str, ...] = (*LETTER_KINDS, "ctc")
+"""Every model kind: the letter kinds, and "ctc", which reads whole captchas (:class:`CtcReader`)."""
 
 FORBIDDEN_SUFFIXES = (".keras", ".skops", ".json", ".h5", ".onnx")
 """Names a reader file must not have: they would pass it off as a plain model file."""
@@ -43,32 +46,46 @@ class Reader:
     """A trained model that reads whole captchas.
 
     ``kind``: one of :data:`KINDS`; ``model``: a :class:`LetterClassifier`
-    (letter kinds) or a Keras CTC model; ``info``: what the model needs and
-    where it came from (see :func:`describe`).
+    (letter kinds) or a CTC network (Keras, or ONNX from :mod:`helpers.portable`);
+    ``info``: what the model needs and where it came from (see :func:`describe`).
+    ``Reader(kind, model, info)`` gives a :class:`CtcReader` for "ctc" and a
+    :class:`LetterReader` otherwise: what differs between the two lives in
+    them, so the rest of the package asks a reader (``cuts_letters``,
+    ``network``) instead of comparing kinds.
     """
 
     kind: str
     model: Any
     info: dict[str, Any] = field(default_factory=dict)
 
+    cuts_letters: ClassVar[bool] = True
+    """Whether the reader cuts captchas into letters (so a length can be asked of it)."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Reader:
+        if cls is Reader:
+            kind = args[0] if args else kwargs.get("kind")
+            cls = CtcReader if kind == "ctc" else LetterReader
+        return super().__new__(cls)
+
     @property
     def alphabet(self) -> str:
         """Every character the reader can answer, sorted as the model stores them."""
-        if self.kind == "ctc":
-            return _ctc_parts(self.model)[1].alphabet
-        return "".join(self.model.classes)
+        raise NotImplementedError
+
+    @property
+    def channels(self) -> int:
+        """The colour channels the model reads: 1 (gray) or 3 (colour; give it the captchas in colour)."""
+        raise NotImplementedError
+
+    @property
+    def network(self) -> Any:
+        """The neural network inside (Keras or ONNX), as saved and exported; None for the forest."""
+        raise NotImplementedError
 
     @property
     def lengths(self) -> list[int]:
         """Label lengths the reader was trained on ([] when unknown)."""
         return [int(n) for n in self.info.get("lengths", [])]
-
-    @property
-    def channels(self) -> int:
-        """The colour channels the model reads: 1 (gray) or 3 (colour; give it the captchas in colour)."""
-        if self.kind == "ctc":
-            return _ctc_parts(self.model)[0].channels
-        return int(getattr(self.model, "channels", 1))
 
     def check_alphabet(self, alphabet: str, where: str = "") -> None:
         """Refuse captchas whose ``alphabet`` (their characters) uses one this reader never learned.
@@ -100,8 +117,50 @@ class Reader:
         (:func:`helpers.solver.solve`). Each :class:`Solution` has the text and a
         confidence per character; letter models also give the boxes.
         """
-        if self.kind != "ctc":
-            return solve(images, self.model, self.letter_count(length), batch_size=batch_size, guided=guided)
+        raise NotImplementedError
+
+
+class LetterReader(Reader):
+    """A letter model (forest or CNN, a :class:`LetterClassifier`) behind chapter 4's segmentation."""
+
+    cuts_letters: ClassVar[bool] = True
+
+    @property
+    def alphabet(self) -> str:
+        return "".join(self.model.classes)
+
+    @property
+    def channels(self) -> int:
+        return int(getattr(self.model, "channels", 1))
+
+    @property
+    def network(self) -> Any:
+        return None if self.model.kind == "forest" else self.model.model
+
+    def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
+             batch_size: int = 512, guided: bool = False) -> list[Solution]:
+        return solve(images, self.model, self.letter_count(length), batch_size=batch_size, guided=guided)
+
+
+class CtcReader(Reader):
+    """Chapter 5's CTC reader: the whole captcha in, the text out, no cutting (``length`` is not used)."""
+
+    cuts_letters: ClassVar[bool] = False
+
+    @property
+    def alphabet(self) -> str:
+        return _ctc_parts(self.model)[1].alphabet
+
+    @property
+    def channels(self) -> int:
+        return _ctc_parts(self.model)[0].channels
+
+    @property
+    def network(self) -> Any:
+        return self.model
+
+    def read(self, images: Sequence[np.ndarray], length: int | None = None, *,
+             batch_size: int = 512, guided: bool = False) -> list[Solution]:
         from helpers import ctc_reading
 
         how, codec, run = _ctc_parts(self.model)
@@ -182,5 +241,5 @@ def manifest_of(reader: Reader) -> dict[str, Any]:
             **reader.info, **describe(reader.kind, reader.model)}
 
 
-__all__ = ["FORBIDDEN_SUFFIXES", "FORMAT", "FORMAT_VERSION", "KINDS", "MANIFEST", "Reader", "check_new_file",
-           "check_output", "describe", "manifest_of"]
+__all__ = ["FORBIDDEN_SUFFIXES", "FORMAT", "FORMAT_VERSION", "KINDS", "LETTER_KINDS", "MANIFEST", "CtcReader",
+           "LetterReader", "Reader", "check_new_file", "check_output", "describe", "manifest_of"]

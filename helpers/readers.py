@@ -28,8 +28,8 @@ from typing import Any
 from helpers.files import written_atomically
 from helpers.models import LetterClassifier, ModelFileError, load_classifier, load_forest_safely
 from helpers.reader import (  # noqa: F401  (the interface, also importable from here)
-    FORBIDDEN_SUFFIXES, FORMAT, FORMAT_VERSION, KINDS, MANIFEST, Reader, check_new_file, check_output, describe,
-    manifest_of,
+    FORBIDDEN_SUFFIXES, FORMAT, FORMAT_VERSION, KINDS, LETTER_KINDS, MANIFEST, CtcReader, LetterReader, Reader,
+    check_new_file, check_output, describe, manifest_of,
 )
 
 
@@ -53,15 +53,14 @@ def save_reader(reader: Reader, path: str | Path, *, overwrite: bool = False) ->
     manifest = manifest_of(reader)
     with written_atomically(path) as tmp:
         with tempfile.TemporaryDirectory() as work:
-            if reader.kind == "rf":
+            if reader.network is None:  # the forest
                 import skops.io
 
                 inner, name = Path(work) / "model.skops", "model.skops"
                 skops.io.dump(reader.model.model, inner, compression=zipfile.ZIP_DEFLATED)
             else:
-                keras_model = reader.model if reader.kind == "ctc" else reader.model.model
                 inner, name = Path(work) / "model.keras", "model.keras"
-                keras_model.save(inner)
+                reader.network.save(inner)
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
                 archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
                 archive.write(inner, name, compress_type=zipfile.ZIP_STORED)
@@ -166,7 +165,7 @@ def load_reader(path: str | Path, *, kind: str | None = None) -> Reader:
     from helpers import portable
 
     reader = portable.load_onnx_reader(path) if portable.is_onnx_file(path) else _load_course_file(path)
-    if kind is not None and reader.kind != kind and not (kind == "letters" and reader.kind != "ctc"):
+    if kind is not None and reader.kind != kind and not (kind == "letters" and reader.cuts_letters):
         raise ModelFileError(f"{path} holds a {reader.kind} model, not a {kind} model")
     return reader
 
@@ -223,5 +222,5 @@ def reader_summary(reader: Reader) -> str:
     return "; ".join(parts)
 
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "Reader", "check_new_file", "check_output", "describe",
-           "load_reader", "manifest_of", "reader_summary", "save_reader"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "LETTER_KINDS", "CtcReader", "LetterReader", "Reader", "check_new_file",
+           "check_output", "describe", "load_reader", "manifest_of", "reader_summary", "save_reader"]

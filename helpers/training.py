@@ -19,12 +19,13 @@ import numpy as np
 from helpers.backend import import_keras
 from helpers.datasets import LetterSet
 from helpers.models import LetterClassifier, as_features, as_tensor
+from helpers.reader import KINDS, LETTER_KINDS
 
 if TYPE_CHECKING:
     from helpers.readers import Reader
 
-MODEL_NAMES = ("rf", "cnn", "cnn-original", "ctc")
-LETTER_MODELS = ("rf", "cnn", "cnn-original")  # the models that read one cut-out letter at a time
+MODEL_NAMES = KINDS  # every kind of reader train_reader trains
+LETTER_MODELS = LETTER_KINDS  # the models that read one cut-out letter at a time
 COLOUR_MODELS = ("cnn", "ctc")  # the models that can read captchas in colour (``colour=True``)
 # Letter images seen per CNN training run; larger sets get fewer epochs.
 CNN_SAMPLE_BUDGET = 120_000
@@ -199,7 +200,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     start = time.perf_counter()
     exact_per_epoch: list[float] = []  # a CTC reader's validation exact match, epochs up to the first above 0
     if init is not None:
-        if kind != "ctc" or init.kind != "ctc":
+        if kind != "ctc" or init.cuts_letters:
             raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
         from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune, map_alphabets
 

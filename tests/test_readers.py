@@ -18,7 +18,7 @@ import pytest
 from helpers.captchas import generate_captchas, load_captchas, save_captchas
 from helpers.cli import main
 from helpers.models import ModelFileError
-from helpers.readers import FORMAT_VERSION, MANIFEST, Reader, load_reader, save_reader
+from helpers.readers import FORMAT_VERSION, MANIFEST, CtcReader, LetterReader, Reader, load_reader, save_reader
 
 
 @pytest.mark.parametrize("kind", ["rf", "cnn", "cnn-original", "ctc"])
@@ -59,6 +59,16 @@ def test_train_solve_evaluate_round_trip(kind: str, trained: dict[str, Path], fo
     assert scores["captchas_per_second"] > 0 and scores["first_call_seconds"] > 0
     assert result["model"]["validation"] == info["validation"]
     assert scores_file.with_suffix(".png").stat().st_size > 1000
+
+
+def test_a_reader_is_a_letter_reader_or_a_ctc_reader_by_its_kind(trained: dict[str, Path]) -> None:
+    """What differs between the kinds is in two classes: whether a reader cuts letters, and its network."""
+    letters, whole, forest = load_reader(trained["cnn"]), load_reader(trained["ctc"]), load_reader(trained["rf"])
+    assert isinstance(letters, LetterReader) and letters.cuts_letters and letters.network is letters.model.model
+    assert isinstance(whole, CtcReader) and not whole.cuts_letters and whole.network is whole.model
+    assert isinstance(forest, LetterReader) and forest.network is None
+    assert type(Reader("ctc", whole.model)) is CtcReader and type(Reader(kind="rf", model=None)) is LetterReader
+    assert Reader("ctc", whole.model) == Reader("ctc", whole.model) != Reader("cnn", whole.model)
 
 
 def test_the_forest_reads_fresh_captchas_well(trained: dict[str, Path], folders: dict[str, Path]) -> None:
