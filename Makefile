@@ -35,10 +35,10 @@ run: $(STAMP)
 # Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
 # - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-3
 #   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5 and the
-#   solutions of chapters 1-4.
+#   solutions of chapters 2-4.
 # - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
 #   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
-#   folder) and the solutions of chapter 5 (they draw all their own captchas). Its report is printed
+#   folder) and the solutions of chapters 1 and 5 (they draw all their own captchas). Its report is printed
 #   when both runs are done. Which solutions run where only balances the two runs' times. Each run
 #   lists its slowest tests at the end (--durations).
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
@@ -53,8 +53,8 @@ FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[1-4]_*.ipynb))
-SECOND_RUN_SOLUTIONS := notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
+FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
+SECOND_RUN_SOLUTIONS := $(SELF_CONTAINED)
 INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 PYTEST := $(BIN)/python -m pytest --durations=8
