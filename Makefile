@@ -33,49 +33,39 @@ run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
 # Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
-# - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-3
-#   (which write every file the solutions of chapters 2-4 read), then chapters 4 and 5 and the
-#   solutions of chapters 2 and 3.
+# - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-5,
+#   then the solutions of chapters 2-4 (which read the letters, forest and CNN of chapters 1-3).
 # - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
 #   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
-#   folder) and the solutions of chapters 1 and 5 (they draw all their own captchas); then, once the
-#   first run has finished chapters 1-3 (it leaves a file saying so; the second run waits for it), the
-#   solutions of chapter 4, which read the letters and the CNN chapter 3 saved. Its report is printed
-#   when both runs are done. Which solutions run where only balances the two runs' times. Each run
-#   lists its slowest tests at the end (--durations).
+#   folder) and the solutions of chapters 1 and 5 (they draw all their own captchas). Its report is
+#   printed when both runs are done. Which solutions run where only balances the two runs' times.
+#   Each run lists its slowest tests at the end (--durations).
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
 # only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
 # time waiting for each other (chapter 5's training took 1.7 to 2.1 times as long as alone). A
 # notebook's numbers depend on the threads (sums are added up in another order), so `make notebooks`
 # runs every notebook with one thread too, and the stored outputs match what the test computes.
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
-FIRST_CHAPTERS := $(sort $(wildcard notebooks/0[1-3]_*.ipynb))
-LATER_CHAPTERS := $(sort $(wildcard notebooks/0[4-5]_*.ipynb))
+CHAPTERS := $(sort $(wildcard notebooks/0[1-5]_*.ipynb))
+FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
 FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-3]_*.ipynb))
-SECOND_RUN_SOLUTIONS := $(SELF_CONTAINED)
-AFTER_CHAPTER_3 := notebooks/solutions/04_evaluation_solutions.ipynb
 INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
 PYTEST := $(BIN)/python -m pytest --durations=8
 
 test: $(STAMP)
-	@export $(ONE_THREAD); log=$$(mktemp); ready=$$(mktemp -d)/chapters-1-3-done; \
-	  ( nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SECOND_RUN_SOLUTIONS); own=$$?; \
-	    while [ ! -e $$ready ]; do sleep 5; done; \
-	    nice -n 10 $(PYTEST) $(AFTER_CHAPTER_3); after=$$?; \
-	    if [ $$own -ne 0 ]; then exit $$own; fi; exit $$after ) > $$log 2>&1 & others=$$!; \
-	  $(PYTEST) $(FIRST_CHAPTERS); first=$$?; touch $$ready; \
-	  $(PYTEST) $(LATER_CHAPTERS) $(FIRST_RUN_SOLUTIONS); later=$$?; \
-	  wait $$others; rest=$$?; rm -rf $$(dirname $$ready); \
-	  echo "---- chapter 6, unit tests and solutions ----"; cat $$log; rm -f $$log; \
-	  for status in $$rest $$first $$later; do \
+	@export $(ONE_THREAD); log=$$(mktemp); \
+	  nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
+	  $(PYTEST) $(CHAPTERS) $(FIRST_RUN_SOLUTIONS); first=$$?; \
+	  wait $$others; rest=$$?; \
+	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
+	  for status in $$rest $$first; do \
 	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	  done; \
-	  for status in $$rest $$first $$later; do \
+	  for status in $$rest $$first; do \
 	    if [ $$status -ne 0 ]; then exit $$status; fi; \
 	  done
 
