@@ -3,9 +3,9 @@
 Notebooks 02 and 03 train the letter classifiers step by step, in the open;
 these functions run the same recipes on any captcha set. :func:`train_reader`
 trains any reader from labelled captchas (``captcha-lab train`` and
-``benchmark`` call it): a letter classifier on cut letters, or the CTC reader
-of chapter 5 (from scratch, or fine-tuned from a pretrained one with
-:func:`helpers.transfer.fine_tune`).
+``benchmark`` call it): a letter classifier on cut letters, or a CTC reader
+of whole captchas as chapter 5 builds one (``ctc.build_crnn``, from scratch, or
+fine-tuned from a pretrained one with :func:`helpers.transfer.fine_tune`).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ nothing, so the reader first learns to read on an endless stream of them in
 many styles (:mod:`helpers.variety`), then learns a site's own style from a
 few hundred labelled captchas:
 
-* :func:`pretrain` trains chapter 5's reader, with the recipe of
+* :func:`pretrain` trains the command line's CTC reader (``ctc.build_crnn``), with the recipe of
   ``captcha-lab train`` (``CTC_HEIGHT`` and the others in :mod:`helpers.ctc`), on the stream for a
   number of steps or a time budget. The learning rate warms up, then
   follows a cosine down to nearly zero over the budget.
