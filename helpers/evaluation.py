@@ -101,6 +101,23 @@ def percent_with_interval(successes: int, n: int) -> str:
     return f"{100 * successes / max(n, 1):.2f} ({100 * low:.1f}–{100 * high:.1f})"
 
 
+def sign_test(only_a: int, only_b: int) -> float:
+    """Exact two-sided sign test for two readers scored on the same captchas (McNemar's exact test).
+
+    ``only_a``: captchas reader A reads right and reader B wrong; ``only_b``: the
+    reverse (captchas both read alike do not count). If the two were equally
+    good, each of these captchas would fall to either side like the toss of a
+    fair coin; returns the probability that fair coins split ``only_a + only_b``
+    tosses at least as unevenly, in either direction (1.0 when there are none).
+    """
+    from math import comb
+
+    n, more = only_a + only_b, max(only_a, only_b)
+    if n == 0:
+        return 1.0
+    return min(1.0, 2 * sum(comb(n, k) for k in range(more, n + 1)) / 2 ** n)
+
+
 def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
     """Shares (summing to 1) of captchas read right and of each kind of error a labelled folder can tell.
 

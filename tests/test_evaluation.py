@@ -7,7 +7,7 @@ import pytest
 
 from helpers.evaluation import (
     MISPLACED, MISREAD, SOLVED, UNTOLD, WRONG_COUNT, confused_pairs, error_sources, exact_match, letter_accuracy,
-    percent_with_interval, reader_error_sources, reading_speed, wilson_interval,
+    percent_with_interval, reader_error_sources, reading_speed, sign_test, wilson_interval,
 )
 from helpers.solver import Solution
 
@@ -83,3 +83,15 @@ def test_reading_speed_times_a_first_call_apart_then_repeated_batches() -> None:
     assert calls == [1, 10, 10, 10]
     assert results == ["read 10"] * 10
     assert first >= 0 and per_second > 0
+
+
+def test_sign_test_is_the_two_sided_binomial_tail_of_a_fair_coin() -> None:
+    from scipy.stats import binomtest
+
+    assert sign_test(0, 0) == 1.0
+    assert sign_test(5, 5) == 1.0  # an even split is what fair coins give most
+    assert sign_test(10, 0) == pytest.approx(2 / 2 ** 10)
+    assert sign_test(46, 75) == sign_test(75, 46)
+    for only_a, only_b in ((75, 46), (6, 2), (14, 2), (115, 20)):
+        assert sign_test(only_a, only_b) == pytest.approx(binomtest(only_a, only_a + only_b).pvalue)
+    assert sign_test(75, 46) < 0.05 < sign_test(6, 2)
