@@ -7,7 +7,7 @@ validate, as ``captcha-lab train --init`` splits them): with
 every layer learning from the first epoch (``frozen_epochs=0``). Both read the
 same 400 test captchas. Prints one row per run (exact match with its 95 %
 interval, epochs, seconds), then per N the mean over seeds and the paired
-counts (test captchas only one of the two reads right).
+counts (test captchas only one of the two reads right) with their sign test.
 
 Run from the project root, for example:
 
@@ -38,7 +38,7 @@ def main() -> None:
     from helpers import ctc, transfer
     from helpers.backend import native_logs_discarded
     from helpers.datasets import split_by_captcha
-    from helpers.evaluation import percent_with_interval
+    from helpers.evaluation import percent_with_interval, sign_test
     from helpers.readers import load_reader
 
     counts = [int(n) for n in args.labels.split(",")]
@@ -64,16 +64,15 @@ def main() -> None:
                                  "epochs": len(history["loss"]), "seconds": round(time.perf_counter() - start, 1)})
                     print(rows[-1], file=sys.stderr, flush=True)
     print(pd.DataFrame(rows).to_string(index=False))
-    frozen_default = transfer.FROZEN_EPOCHS
+    frozen = transfer.FROZEN_EPOCHS
     for n in counts:
-        runs = [key for key in right if key[1] == n and key[2] == 0]
-        mean = {f: 100 * np.mean([right[s, n, f].mean() for s, _, _ in runs]) for f in (frozen_default, 0)}
-        only_frozen = sum(int((right[s, n, frozen_default] & ~right[s, n, 0]).sum()) for s, _, _ in runs)
-        only_unfrozen = sum(int((right[s, n, 0] & ~right[s, n, frozen_default]).sum()) for s, _, _ in runs)
-        print(f"N={n}: mean over {len(runs)} seeds {mean[frozen_default]:.2f} % with {frozen_default} frozen epochs, "
+        seeds = sorted({s for s, m, _ in right if m == n})
+        mean = {f: 100 * np.mean([right[s, n, f].mean() for s in seeds]) for f in (frozen, 0)}
+        only_frozen = sum(int((right[s, n, frozen] & ~right[s, n, 0]).sum()) for s in seeds)
+        only_unfrozen = sum(int((right[s, n, 0] & ~right[s, n, frozen]).sum()) for s in seeds)
+        print(f"N={n}: mean over {len(seeds)} seeds {mean[frozen]:.2f} % with {frozen} frozen epochs, "
               f"{mean[0]:.2f} % with none; read right by only one of them: {only_frozen} (frozen) / "
-              f"{only_unfrozen} (none)")
-
+              f"{only_unfrozen} (none), sign test {sign_test(only_frozen, only_unfrozen):.3f}")
 
 if __name__ == "__main__":
     main()
