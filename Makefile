@@ -34,11 +34,13 @@ run: $(STAMP)
 
 # Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
 # - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-5,
-#   then the solutions of chapters 2-4 (which read the letters, forest and CNN of chapters 1-3).
+#   then the solutions of chapters 2-4 (which read the letters, forest and CNN of chapters 1-3), then
+#   BALANCE: the solutions of chapter 1 and the unit tests of chapter 6's module (they need nothing
+#   from the chapters; they run here only to even out the two runs' times).
 # - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
-#   solutions (which read the reader chapter 6 saves), the unit tests (each in its own temporary
-#   folder) and the solutions of chapters 1 and 5 (they draw all their own captchas). Its report is
-#   printed when both runs are done. Which solutions run where only balances the two runs' times.
+#   solutions (which read the reader chapter 6 saves), the other unit tests (each in its own temporary
+#   folder) and the solutions of chapter 5 (they draw all their own captchas). Its report is printed
+#   when both runs are done.
 #   Each run lists its slowest tests at the end (--durations).
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
 # only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
@@ -50,6 +52,7 @@ CHAPTERS := $(sort $(wildcard notebooks/0[1-5]_*.ipynb))
 FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
 FEW_LABELS := notebooks/06_few_labels.ipynb \
               notebooks/solutions/06_few_labels_solutions.ipynb
+BALANCE := notebooks/solutions/01_data_preparation_solutions.ipynb tests/test_transfer.py
 SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
                   notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
 INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
@@ -58,10 +61,11 @@ PYTEST := $(BIN)/python -m pytest --durations=8
 
 test: $(STAMP)
 	@export $(ONE_THREAD); log=$$(mktemp); \
-	  nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(SELF_CONTAINED) > $$log 2>&1 & others=$$!; \
-	  $(PYTEST) $(CHAPTERS) $(FIRST_RUN_SOLUTIONS); first=$$?; \
+	  nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(filter-out $(BALANCE),$(SELF_CONTAINED)) \
+	    $(addprefix --ignore=,$(filter tests/%,$(BALANCE))) > $$log 2>&1 & others=$$!; \
+	  $(PYTEST) $(CHAPTERS) $(FIRST_RUN_SOLUTIONS) $(BALANCE); first=$$?; \
 	  wait $$others; rest=$$?; \
-	  echo "---- chapter 6, unit tests and self-contained solutions ----"; cat $$log; rm -f $$log; \
+	  echo "---- chapter 6, unit tests and solutions 05 ----"; cat $$log; rm -f $$log; \
 	  for status in $$rest $$first; do \
 	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
 	  done; \
