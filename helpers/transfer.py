@@ -200,8 +200,9 @@ class Pretrained:
 def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: int | None = None,
              batch_size: int = PRETRAIN_BATCH, validation: int = 256, workers: int = 1,
              height: int | None = None, step_width: int | None = None, web: float = 0.0,
-             report: Callable[[str], None] = lambda _: None,
-             progress: Callable[[int], None] = lambda _: None) -> Pretrained:
+             round_steps: int = STEPS_PER_ROUND, report: Callable[[str], None] = lambda _: None,
+             progress: Callable[[int], None] = lambda _: None,
+             on_round: Callable[[int, Any], None] = lambda step, model: None) -> Pretrained:
     """Train the course's CTC reader (``captcha-lab train``'s recipe) on the drawn stream.
 
     Args:
@@ -221,8 +222,12 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
             canvases, letters from tiny to cut off at the edges, pale ink,
             thin lines, case-folded labels: :func:`helpers.variety.make_web`);
             ``captcha-lab pretrain`` uses ``helpers.pretrained.START.web``.
-        report: receives a progress line every ``STEPS_PER_ROUND`` steps.
-        progress: receives the number of steps done every ``STEPS_PER_ROUND`` steps (for a progress bar).
+        round_steps: training steps per round: the loss is averaged over a round,
+            and ``report``, ``progress`` and ``on_round`` are called at its end.
+        report: receives a progress line every round.
+        progress: receives the number of steps done every round (for a progress bar).
+        on_round: called with the steps done and the model in training every round
+            (to look at what the reader reads along the way; it must not train the model).
 
     Returns:
         The model (alphabet ``PRETRAIN_ALPHABET``) and ``info["pretraining"]``:
@@ -237,6 +242,8 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
         raise ValueError("give a budget: minutes, steps or both")
     if (minutes is not None and minutes <= 0) or (steps is not None and steps < 1):
         raise ValueError(f"the budget must be positive, got minutes={minutes}, steps={steps}")
+    if round_steps < 1:
+        raise ValueError(f"a round needs at least one step, got round_steps={round_steps}")
     keras.backend.clear_session()
     seed_everything(seed)
     height, step_width = height or ctc.CTC_HEIGHT, step_width or ctc.CTC_STEP_WIDTH
@@ -245,7 +252,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
     data = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
                            ramp=PRETRAIN_RAMP, web=web)
-    rounds = 10 ** 6 if steps is None else -(-steps // STEPS_PER_ROUND)
+    rounds = 10 ** 6 if steps is None else -(-steps // round_steps)
 
     losses: list[float] = []
 
@@ -255,16 +262,17 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
             progress(budget.step)
             report(f"step {budget.step}: loss {losses[-1]:.3f}, "
                    f"{time.perf_counter() - budget.start:.0f} s, {100 * min(1.0, budget.used()):.0f} % of the budget")
+            on_round(budget.step, self.model)
 
     start = time.perf_counter()
-    model.fit(data, epochs=rounds, steps_per_epoch=STEPS_PER_ROUND, callbacks=[budget, Progress()], verbose=0,
+    model.fit(data, epochs=rounds, steps_per_epoch=round_steps, callbacks=[budget, Progress()], verbose=0,
               shuffle=False)
     seconds = time.perf_counter() - start
     images, labels = varied_batch(seed, VALIDATION_START, validation, web=web)
     texts = ctc.predict_labels(model, images)
     info = {"pretraining": {
         "seed": seed, "web": web, "height": height, "step_width": step_width, "steps": budget.step, "captchas": budget.step * batch_size, "seconds": round(seconds, 1),
-        "budget": {"minutes": minutes, "steps": steps}, "round_steps": STEPS_PER_ROUND, "losses": losses,
+        "budget": {"minutes": minutes, "steps": steps}, "round_steps": round_steps, "losses": losses,
         "validation": {"captchas": validation, "exact": round(ctc.exact_match(texts, labels), 4),
                        "characters": round(letter_accuracy(texts, labels), 4)},
     }}

@@ -73,6 +73,21 @@ def test_adapt_alphabet_keeps_the_rows_both_alphabets_share(new: str, kept: str,
             np.testing.assert_allclose(logits_after[..., j + 1], logits_before[..., "abcd".index(ch) + 1], rtol=1e-5)
 
 
+def test_pretraining_reports_every_round_and_shows_the_model_in_training() -> None:
+    """round_steps sets how often the loss is averaged and on_round called; the step budget still ends
+    training, in the middle of a round if it must."""
+    from helpers.transfer import pretrain
+
+    seen = []
+    result = pretrain(seed=0, minutes=None, steps=5, workers=0, height=32, step_width=8, validation=4,
+                      round_steps=2, on_round=lambda step, model: seen.append((step, model)))
+    info = result.info["pretraining"]
+    assert [step for step, _ in seen] == [2, 4, 5] and all(model is result.model for _, model in seen)
+    assert info["round_steps"] == 2 and len(info["losses"]) == 3 and info["steps"] == 5
+    with pytest.raises(ValueError, match="round_steps=0"):
+        pretrain(seed=0, minutes=None, steps=5, round_steps=0)
+
+
 def test_fine_tuning_trains_only_the_last_layer_first_and_leaves_the_pretrained_model_alone() -> None:
     """fine_tune's two phases: the frozen epochs change the last layer alone, batch normalisation's running
     statistics included; the later epochs change every layer; the pretrained model is not touched. (That
