@@ -110,12 +110,10 @@ def sign_test(only_a: int, only_b: int) -> float:
     fair coin; returns the probability that fair coins split ``only_a + only_b``
     tosses at least as unevenly, in either direction (1.0 when there are none).
     """
-    from math import comb
+    from scipy.stats import binomtest
 
-    n, more = only_a + only_b, max(only_a, only_b)
-    if n == 0:
-        return 1.0
-    return min(1.0, 2 * sum(comb(n, k) for k in range(more, n + 1)) / 2 ** n)
+    n = only_a + only_b
+    return 1.0 if n == 0 else float(binomtest(only_a, n, 0.5).pvalue)
 
 
 def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
