@@ -25,8 +25,11 @@ install: $(STAMP)
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed: run make PYTHON=python3.11 (or similar)")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course,test]"
+	@# uv installs the same pinned versions as pip in a fraction of the time (about 15 s instead of
+	@# 50-80 s on 2 cores); if uv cannot be had, pip does the install.
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv && \
+	  $(BIN)/python -m uv pip install --quiet --python $(BIN)/python -c constraints.txt -e ".[course,test]" || \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course,test]"
 	@touch $(STAMP)
 
 run: $(STAMP)
