@@ -65,7 +65,7 @@ def make_lookalike(args: argparse.Namespace, folder: Path) -> tuple[list, list, 
     """Write the look-alike set, read it back, split 80 % train+val / 20 % test by a seeded shuffle."""
     import numpy as np
 
-    from helpers.captchas import load_captchas
+    from helpers.captcha_files import load_captchas
     from helpers.lookalikes import save_noisy_lookalikes
 
     save_noisy_lookalikes(folder, args.n_lookalike, seed=args.seed, style=args.style)

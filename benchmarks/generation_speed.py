@@ -19,7 +19,8 @@ import numpy as np
 from PIL import Image
 
 
-from helpers.captchas import LEVELS, PNG_COMPRESS_LEVEL, iter_captchas
+from helpers.captcha_files import PNG_COMPRESS_LEVEL
+from helpers.captchas import LEVELS, iter_captchas
 
 TARGET_PER_SECOND = 200
 

@@ -66,7 +66,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7, help="seed of the drawn captchas (default: 7)")
     args = parser.parse_args()
 
-    from helpers.captchas import generate_captchas, save_captchas
+    from helpers.captcha_files import save_captchas
+    from helpers.captchas import generate_captchas
     from helpers.onnx_export import export_onnx
     from helpers.readers import load_reader
 

@@ -50,7 +50,8 @@ from pathlib import Path
 
 def _write_tight(look: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
-        from helpers.captchas import generate_captchas, save_captchas
+        from helpers.captcha_files import save_captchas
+        from helpers.captchas import generate_captchas
 
         save_captchas(generate_captchas(count, look, seed=seed), folder)
     return write
@@ -76,7 +77,8 @@ def _write_colour(look: str, quality: int | None) -> Callable[[Path, int, int], 
     def write(folder: Path, count: int, seed: int) -> None:
         from helpers.lookalikes import LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH
 
-        from helpers.captchas import generate_captchas, save_captchas
+        from helpers.captcha_files import save_captchas
+        from helpers.captchas import generate_captchas
 
         save_captchas(generate_captchas(count, look, seed=seed, alphabet=LOOKALIKE_ALPHABET,
                                         length=LOOKALIKE_LENGTH, size=(200, 64), jpeg_quality=quality), folder)

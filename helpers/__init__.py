@@ -3,11 +3,12 @@
 Each module holds one idea, named for what it holds; here in the order the
 chapters meet them (``docs/architecture.md`` says which way imports go).
 
-Chapter 1, data: ``captchas`` (draw captchas and read and write folders of
-them), ``segmentation`` (cut a captcha into letters with OpenCV), ``datasets``
-(the split by captcha, letter arrays, class balance), ``files`` (writing a
-file whole or not at all), ``errors`` (the errors a user can fix, in one
-place), ``plots`` (the notebooks' figures).
+Chapter 1, data: ``captchas`` (draw captchas), ``captcha_files`` (save,
+name and read folders of labelled captchas), ``segmentation`` (cut a
+captcha into letters with OpenCV), ``datasets`` (the split by captcha, letter
+arrays, class balance), ``files`` (writing a file whole or not at all),
+``errors`` (the errors a user can fix, in one place), ``plots`` (the
+notebooks' figures).
 
 Chapters 2 and 3, letter classifiers: ``models`` (the random forest and the
 Keras CNNs, seeding), ``training`` (the chapters' training recipes, and

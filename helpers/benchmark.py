@@ -20,8 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from helpers.captchas import CaptchaDataError, load_captchas
+from helpers.captcha_files import load_captchas
 from helpers.datasets import split_by_captcha
+from helpers.errors import CaptchaDataError
 from helpers.evaluation import evaluate_reader
 from helpers.training import (
     COLOUR_MODELS, LETTER_MODELS, MODEL_NAMES, cut_letters, several_lengths_note, train_reader,

@@ -1,10 +1,8 @@
-"""Make and load sets of labelled text captchas.
+"""Draw labelled text captchas (saving and loading folders of them: :mod:`helpers.captcha_files`).
 
-Making
-------
 ``make_captcha`` draws one captcha, ``generate_captchas`` (or its lazy twin
-``iter_captchas``) draws a whole seeded set and ``save_captchas`` writes it to a
-folder as ``<label>.png`` files plus a ``boxes.json`` manifest. Every
+``iter_captchas``) draws a whole seeded set, which
+``captcha_files.save_captchas`` writes to a folder. Every
 character is drawn on its own transparent layer, so the generator knows the
 true bounding box of each character's ink: later chapters use these boxes to
 score the segmentation.
@@ -39,13 +37,6 @@ Two looks in colour (160x60, like the levels):
 ``make_captcha`` and the other drawing functions take ``jpeg_quality`` to
 add the blocky artefacts of JPEG compression at that quality.
 
-Reading
--------
-``load_captchas`` reads a folder of labelled captchas made by anyone (PNG,
-JPEG or BMP), takes each label from the file name or from a ``.txt`` file
-next to the image, and returns grayscale ``uint8`` arrays (RGB ones with
-``colour=True``).
-
 Everything random is driven by explicit seeds: the same seed and parameters
 give the same pixels (and byte-identical PNG files) whatever the global
 ``random``/``numpy.random`` state is.
@@ -53,16 +44,9 @@ give the same pixels (and byte-identical PNG files) whatever the global
 
 from __future__ import annotations
 
-import json
-import os
-import re
-import struct
 import unicodedata
-import warnings
-import zlib
-from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,25 +54,24 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from helpers.errors import CaptchaDataError
-from helpers.files import write_bytes_atomically
 
 __all__ = [
     "DEFAULT_ALPHABET",
     "DEFAULT_SIZE",
     "LEVELS",
     "LOOKS",
+    "NOISE",
+    "STYLES",
     "Captcha",
     "CaptchaDataError",
-    "CaptchaSet",
-    "captcha_filenames",
+    "Style",
+    "draws_no_ink",
     "font",
     "generate_captchas",
     "iter_captchas",
-    "load_captchas",
     "look_size",
     "make_captcha",
-    "save_captchas",
-    "to_gray",
+    "render",
 ]
 
 DEFAULT_ALPHABET: str = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -106,20 +89,9 @@ DEFAULT_SIZE: tuple[int, int] = (160, 60)
 MIN_HEIGHT: int = 16
 """Smallest image height (pixels) the generator accepts."""
 
-IMAGE_EXTENSIONS: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".bmp")
-"""File extensions ``load_captchas`` reads (compared case-insensitively)."""
-
-MANIFEST_NAME: str = "boxes.json"
-
-# Pillow decoders the loader may use: only the formats the course accepts.
-_PIL_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP")
-"""Name of the manifest ``save_captchas`` writes next to the PNG files."""
-
 INK_ALPHA: int = 128
 """A character's pixel counts as ink when its layer's opacity is at least this (of 255)."""
 
-PNG_COMPRESS_LEVEL: int = 6
-"""Fixed zlib level for saved PNGs, so files are byte-identical between runs."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,9 +168,18 @@ def _font_charmap(name: str) -> frozenset[int]:
 # --------------------------------------------------------------------------- levels
 
 
+NOISE: tuple[str, ...] = ("none", "specks", "dots and lines", "wave and dots")
+"""Noise a style may add: nothing; faint specks on the background (easy); dots and thin lines (medium);
+a thick wavy line and dots in the ink's colour (hard)."""
+
+
 @dataclass(frozen=True)
-class _Style:
-    """Knobs of one generator level. Lengths are in "design pixels" (1 at height 60)."""
+class Style:
+    """Everything that makes one look of captcha: the knobs the renderer reads.
+
+    Lengths are in "design pixels" (1 at height 60). ``STYLES`` holds the
+    course's looks; :mod:`helpers.variety` builds new ones at random.
+    """
 
     fonts: tuple[str, ...]
     font_per_char: bool          # a new font for every character, else one per captcha
@@ -221,50 +202,55 @@ class _Style:
     hues: bool = False           # ink of saturated random hues whose brightness (luma) lies in ``ink``
     crossing: tuple[int, int] = (0, 0)  # fewest and most lines across the text, coloured as the ink
     crossing_width: tuple[float, float] = (1.5, 3.5)  # their width in design pixels
+    noise: str = "none"          # what else is drawn: one of NOISE
+
+    def __post_init__(self) -> None:
+        if self.noise not in NOISE:
+            raise ValueError(f"unknown noise {self.noise!r}: choose one of {', '.join(map(repr, NOISE))}")
 
 
 _SERIF_SANS = ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf")
 
-_STYLES: dict[str, _Style] = {
-    "easy": _Style(
+STYLES: dict[str, Style] = {
+    "easy": Style(
         fonts=_SERIF_SANS, font_per_char=False, font_scale=0.62, size_jitter=0.0,
         max_rotation=10.0, warp=0.0, gap=(4.0, 14.0), overlap=(0.0, 0.0), touch_prob=0.0,
         jitter=5.0, background=(244, 255), tinted_background=False, ink=(0, 70),
-        ink_per_char=False, tinted_ink=False,
+        ink_per_char=False, tinted_ink=False, noise="specks",
     ),
-    "medium": _Style(
+    "medium": Style(
         fonts=_SERIF_SANS + ("DejaVuSansMono-Bold.ttf", "DejaVuSans-Oblique.ttf"),
         font_per_char=True, font_scale=0.6, size_jitter=0.15, max_rotation=25.0, warp=0.0,
         gap=(1.0, 10.0), overlap=(0.0, 0.0), touch_prob=0.09, jitter=8.0,
         background=(228, 255), tinted_background=True, ink=(0, 110), ink_per_char=True,
-        tinted_ink=True,
+        tinted_ink=True, noise="dots and lines",
     ),
-    "hard": _Style(
+    "hard": Style(
         fonts=("DejaVuSansMono-Bold.ttf", "DejaVuSans-Bold.ttf", "DejaVuSerif-Bold.ttf"),
         font_per_char=True, font_scale=0.75, size_jitter=0.1, max_rotation=25.0, warp=0.12,
         gap=(0.0, 0.0), overlap=(0.02, 0.2), touch_prob=0.0, jitter=6.0,
         background=(238, 255), tinted_background=True, ink=(10, 170), ink_per_char=False,
-        tinted_ink=True,
+        tinted_ink=True, noise="wave and dots",
     ),
     # Gaps in design pixels: at 24 px high one design pixel is 0.4 px, so (-5, 0) is 0 to 2 px of overlap.
-    "tight": _Style(
+    "tight": Style(
         fonts=("DejaVuSans.ttf",), font_per_char=False, font_scale=0.74, size_jitter=0.0,
         max_rotation=12.0, warp=0.04, gap=(-5.0, 0.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=4.0,
         background=(250, 255), tinted_background=False, ink=(0, 40), ink_per_char=False,
         tinted_ink=False, may_touch=True, size=(72, 24),
     ),
-    "tight-varied": _Style(
+    "tight-varied": Style(
         fonts=("DejaVuSans.ttf", "DejaVuSerif.ttf", "DejaVuSans-Oblique.ttf"), font_per_char=True,
         font_scale=0.74, size_jitter=0.08, max_rotation=20.0, warp=0.08, gap=(-8.0, -1.0), overlap=(0.0, 0.0),
         touch_prob=0.0, jitter=6.0, background=(240, 255), tinted_background=False, ink=(0, 60),
         ink_per_char=False, tinted_ink=False, may_touch=True, size=(72, 24),
     ),
-    "colour": _Style(
+    "colour": Style(
         fonts=_SERIF_SANS, font_per_char=True, font_scale=0.62, size_jitter=0.1, max_rotation=20.0, warp=0.0,
         gap=(1.0, 8.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=6.0, background=(225, 250),
         tinted_background=True, ink=(95, 125), ink_per_char=True, tinted_ink=True, hues=True, crossing=(3, 5),
     ),
-    "dark": _Style(
+    "dark": Style(
         fonts=_SERIF_SANS, font_per_char=True, font_scale=0.62, size_jitter=0.1, max_rotation=20.0, warp=0.0,
         gap=(1.0, 8.0), overlap=(0.0, 0.0), touch_prob=0.0, jitter=6.0, background=(10, 45),
         tinted_background=True, ink=(150, 185), ink_per_char=True, tinted_ink=True, hues=True, crossing=(2, 4),
@@ -285,10 +271,10 @@ _SMALL_FONT = {
 _INK_LUT = [255 if v >= INK_ALPHA else 0 for v in range(256)]
 
 
-def _check_level(level: str) -> _Style:
-    if level not in _STYLES:
+def _check_level(level: str) -> Style:
+    if level not in STYLES:
         raise CaptchaDataError(f"unknown level {level!r}: choose one of {', '.join(LOOKS)}")
-    return _STYLES[level]
+    return STYLES[level]
 
 
 def look_size(level: str) -> tuple[int, int]:
@@ -321,17 +307,17 @@ def _check_seed(seed: int) -> int:
     return int(seed)
 
 
-def _bad_text_char(ch: str) -> bool:
+def draws_no_ink(ch: str) -> bool:
     """True for whitespace and control/format characters (they have no visible ink)."""
     return ch.isspace() or unicodedata.category(ch).startswith("C")
 
 
-def _check_text(text: str, style: _Style, what: str) -> str:
+def _check_text(text: str, style: Style, what: str) -> str:
     """Validate a label or alphabet: non-empty and every character drawable in every font."""
     if not isinstance(text, str) or not text:
         raise CaptchaDataError(f"{what} must be a non-empty string, got {text!r}")
     for ch in dict.fromkeys(text):
-        if _bad_text_char(ch):
+        if draws_no_ink(ch):
             raise CaptchaDataError(
                 f"{what} {text!r} contains {unicodedata.name(ch, repr(ch))} ({ch!r}), which draws "
                 "no ink; use visible characters only"
@@ -427,12 +413,12 @@ def _hue_colour(rng: np.random.Generator, luma: tuple[int, int]) -> tuple[int, i
     return r, g, b
 
 
-def _ink_colour(rng: np.random.Generator, style: _Style) -> tuple[int, int, int]:
+def _ink_colour(rng: np.random.Generator, style: Style) -> tuple[int, int, int]:
     """One colour for a character (or a crossing line) of ``style``."""
     return _hue_colour(rng, style.ink) if style.hues else _random_colour(rng, style.ink, style.tinted_ink)
 
 
-def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator) -> list[_CharPlan]:
+def _plan_chars(label: str, style: Style, small: bool, rng: np.random.Generator) -> list[_CharPlan]:
     """Draw fonts, sizes, angles, warps and colours for every character.
 
     ``small``: the image is low, use sturdy bold sans fonts so strokes stay connected.
@@ -453,7 +439,7 @@ def _plan_chars(label: str, style: _Style, small: bool, rng: np.random.Generator
     return plans
 
 
-def _min_gap(style: _Style, unit: float) -> int | None:
+def _min_gap(style: Style, unit: float) -> int | None:
     """Smallest gap between ink boxes: 2 px at height 60 (scaled, at least 2) for levels
     whose characters never touch, None for levels where they may."""
     if style.overlap != (0.0, 0.0) or style.touch_prob > 0 or style.may_touch:
@@ -461,7 +447,7 @@ def _min_gap(style: _Style, unit: float) -> int | None:
     return max(2, round(2 * unit))
 
 
-def _plan_gaps(glyphs: list[_Glyph], style: _Style, unit: float, rng: np.random.Generator) -> list[int]:
+def _plan_gaps(glyphs: list[_Glyph], style: Style, unit: float, rng: np.random.Generator) -> list[int]:
     """Horizontal gaps (pixels, may be negative) between neighbouring ink boxes."""
     n = len(glyphs) - 1
     widths = [g.ink[2] - g.ink[0] for g in glyphs]
@@ -487,7 +473,7 @@ def _plan_gaps(glyphs: list[_Glyph], style: _Style, unit: float, rng: np.random.
 
 
 def _layout(
-    glyphs: list[_Glyph], gaps: list[int], style: _Style, size: tuple[int, int], unit: float,
+    glyphs: list[_Glyph], gaps: list[int], style: Style, size: tuple[int, int], unit: float,
     rng: np.random.Generator,
 ) -> list[tuple[int, int]] | None:
     """Top-left corners of every layer so that all layers fit in the image, or None."""
@@ -576,7 +562,7 @@ def _draw_wave(draw: ImageDraw.ImageDraw, size: tuple[int, int], unit: float,
 
 
 def _draw_crossing(draw: ImageDraw.ImageDraw, size: tuple[int, int], unit: float, boxes: np.ndarray,
-                   style: _Style, rng: np.random.Generator) -> None:
+                   style: Style, rng: np.random.Generator) -> None:
     """Colour looks: lines across the text, gently bent, each in a colour of its own drawn like the ink."""
     width, height = size
     left, right = int(boxes[:, 0].min()), int((boxes[:, 0] + boxes[:, 2]).max())
@@ -603,8 +589,12 @@ def _jpeg(image: np.ndarray, quality: int) -> np.ndarray:
         return np.asarray(img.convert("RGB"), dtype=np.uint8).copy()
 
 
-def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: np.random.Generator) -> Captcha:
-    """Draw one captcha of ``size`` for a validated label with the given style."""
+def render(label: str, style: Style, size: tuple[int, int], rng: np.random.Generator) -> Captcha:
+    """Draw one captcha of ``size`` (width, height) showing ``label`` in ``style``, every choice from ``rng``.
+
+    The label must be drawable (``make_captcha`` checks it). Returns a ``Captcha`` with an
+    (H, W, 3) uint8 image and (len(label), 4) int32 boxes.
+    """
     width, height = size
     unit = height / 60.0
     small = height < _SMALL_HEIGHT
@@ -627,7 +617,7 @@ def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: n
 
     image = Image.new("RGB", size, background)
     draw = ImageDraw.Draw(image)
-    if level == "easy":
+    if style.noise == "specks":
         _draw_background_specks(draw, size, unit, rng)
     boxes = np.zeros((len(label), 4), np.int32)
     for i, (plan, glyph, (x, y)) in enumerate(zip(plans, glyphs, corners)):
@@ -637,10 +627,10 @@ def _render(label: str, style: _Style, level: str, size: tuple[int, int], rng: n
         bx1, by1 = min(width, x + ix1), min(height, y + iy1)
         boxes[i] = (bx0, by0, bx1 - bx0, by1 - by0)
     area = width * height / (160 * 60)
-    if level == "medium":
+    if style.noise == "dots and lines":
         _draw_dots(draw, size, unit, int(rng.integers(8, 20) * area) + 2, None, rng)
         _draw_lines(draw, size, unit, rng)
-    elif level == "hard":
+    elif style.noise == "wave and dots":
         _draw_wave(draw, size, unit, plans[0].colour, rng)
         _draw_dots(draw, size, unit * 0.8, int(rng.integers(20, 40) * area) + 3, plans[0].colour, rng)
     if style.crossing != (0, 0):
@@ -672,7 +662,7 @@ def make_captcha(label: str, level: str = "easy", *, seed: int,
     _check_text(label, style, "label")
     quality = _check_quality(jpeg_quality)
     rng = np.random.default_rng(_check_seed(seed))
-    return _finish(_render(label, style, level, size, rng), quality)
+    return _finish(render(label, style, size, rng), quality)
 
 
 def _check_quality(quality: int | None) -> int | None:
@@ -710,14 +700,14 @@ def iter_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str =
     return _iter_captchas(int(count), style, level, seed, alphabet, int(length), size, quality)
 
 
-def _iter_captchas(count: int, style: _Style, level: str, seed: int, alphabet: str, length: int,
+def _iter_captchas(count: int, style: Style, level: str, seed: int, alphabet: str, length: int,
                    size: tuple[int, int], quality: int | None = None) -> Iterator[Captcha]:
     chars = list(alphabet)
     level_key = LOOKS.index(level)  # each look gets its own labels for the same seed
     for i in range(count):
         rng = np.random.default_rng([seed, level_key, i])
         label = "".join(chars[int(k)] for k in rng.integers(0, len(chars), size=length))
-        yield _finish(_render(label, style, level, size, rng), quality)
+        yield _finish(render(label, style, size, rng), quality)
 
 
 def generate_captchas(count: int, level: str = "easy", *, seed: int, alphabet: str = DEFAULT_ALPHABET,
@@ -734,436 +724,3 @@ def generate_captchas(count: int, level: str = "easy", *, seed: int, alphabet: s
     """
     return list(iter_captchas(count, level, seed=seed, alphabet=alphabet, length=length, size=size,
                               jpeg_quality=jpeg_quality))
-
-
-# --------------------------------------------------------------------------- saving
-
-_UNSAFE_NAME_CHARS = frozenset({"/", "\\", "\0", os.sep} | ({os.altsep} if os.altsep else set()))
-
-
-def _check_filename_label(label: str) -> None:
-    """Refuse labels that would make an unsafe or surprising file name."""
-    problem = ""
-    if not label:
-        problem = "it is empty"
-    elif label.startswith("."):
-        problem = "it starts with '.', which would make a hidden file"
-    elif ".." in label:
-        problem = "it contains '..'"
-    elif _DUPLICATE_SUFFIX.match(label):
-        problem = "it ends in '_<digits>' or '-<digits>', which reads back as a duplicate-number suffix"
-    elif len(label.encode("utf-8")) > 200:
-        problem = "it is too long for a file name (more than 200 bytes)"
-    else:
-        for ch in label:
-            if ch in _UNSAFE_NAME_CHARS or _bad_text_char(ch):
-                problem = f"it contains {ch!r}"
-                break
-    if problem:
-        raise CaptchaDataError(
-            f"cannot use label {label!r} as a file name: {problem}; draw captchas from an "
-            "alphabet without '/', '\\', '.', spaces or control characters"
-        )
-
-
-def captcha_filenames(labels: Sequence[str]) -> list[str]:
-    """File names for captchas with these labels, in the same order.
-
-    ``"<label>.png"``; a label seen before gets ``"<label>_<k>.png"`` with
-    k = 1, 2, ... Names are also unique ignoring case, so the set survives
-    case-insensitive file systems (macOS, Windows).
-    """
-    used: set[str] = set()
-    repeats: Counter[str] = Counter()
-    names = []
-    for label in labels:
-        name = f"{label}.png"
-        while name.casefold() in used:
-            repeats[label] += 1
-            name = f"{label}_{repeats[label]}.png"
-        used.add(name.casefold())
-        names.append(name)
-    return names
-
-
-JPEG_QUALITY: int = 90
-"""Quality of captchas saved as JPEG (``file_format="jpg+txt"``)."""
-
-FILE_FORMATS: tuple[str, ...] = ("png", "jpg+txt")
-"""How ``save_captchas`` names and labels files: ``<label>.png``, or ``00001.jpg`` + ``00001.txt``."""
-
-
-def _image_bytes(image: np.ndarray, file_format: str = "png") -> bytes:
-    """Encode an (H, W, 3) uint8 array as PNG or JPEG bytes, the same bytes on every run.
-
-    PNG uses a fixed compression level and JPEG a fixed quality; neither stores a timestamp.
-    """
-    import io
-
-    buffer = io.BytesIO()
-    if file_format == "png":
-        Image.fromarray(image).save(buffer, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
-    else:
-        Image.fromarray(image).save(buffer, format="JPEG", quality=JPEG_QUALITY)
-    return buffer.getvalue()
-
-
-def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool = False,
-                  progress: bool = False, file_format: str = "png") -> list[Path]:
-    """Write captchas as ``out_dir/<label>.png`` (or numbered JPEGs with labels) plus a ``boxes.json`` manifest.
-
-    The manifest maps each file name to ``{"label": ..., "boxes": [[x, y, w, h], ...]}``.
-    The same captchas always give byte-identical files.
-
-    Args:
-        captchas: what to write.
-        out_dir: created (with parents) if missing. If it exists and is not
-            empty, ``overwrite=True`` is needed; then only files this call
-            writes are replaced (other files stay, entries of an existing
-            manifest are kept and updated).
-        progress: show a tqdm progress bar.
-        file_format: "png" names each file by its label; "jpg+txt" writes
-            numbered JPEG files, each with a ``.txt`` file holding its label
-            (the format of the 2019 student project).
-
-    Returns:
-        The paths of the image files written, in the order of ``captchas``.
-    """
-    if file_format not in FILE_FORMATS:
-        raise CaptchaDataError(f"unknown file format {file_format!r}: choose one of {', '.join(FILE_FORMATS)}")
-    out_dir = Path(out_dir)
-    captchas = list(captchas)
-    for c in captchas:
-        _check_filename_label(c.label)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CaptchaDataError(f"{out_dir} exists and is not a folder; choose another output folder")
-    if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
-        raise CaptchaDataError(
-            f"{out_dir} already contains files; choose an empty or new folder, or allow replacing same-named "
-            "captchas and keeping the rest", argument="overwrite", value=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    manifest: dict[str, dict] = {}
-    manifest_path = out_dir / MANIFEST_NAME
-    if overwrite and manifest_path.is_file():
-        try:
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if isinstance(old, dict):
-                manifest.update(old)
-        except (OSError, ValueError):
-            pass  # an unreadable manifest is replaced by a fresh one
-
-    from tqdm import tqdm
-
-    if file_format == "png":
-        names = captcha_filenames([c.label for c in captchas])
-    else:
-        digits = max(5, len(str(len(captchas))))
-        names = [f"{k:0{digits}d}.jpg" for k in range(1, len(captchas) + 1)]
-    paths = []
-    for c, name in tqdm(list(zip(captchas, names)), desc=f"saving to {out_dir.name}",
-                        disable=not progress, unit="captcha"):
-        path = out_dir / name
-        write_bytes_atomically(path, _image_bytes(c.image, file_format))
-        if file_format == "jpg+txt":
-            write_bytes_atomically(path.with_suffix(".txt"), (c.label + "\n").encode("utf-8"))
-        manifest[name] = {"label": c.label, "boxes": np.asarray(c.boxes).astype(int).tolist()}
-        paths.append(path)
-    text = json.dumps(manifest, sort_keys=True, indent=1, ensure_ascii=False) + "\n"
-    write_bytes_atomically(manifest_path, text.encode("utf-8"))
-    return paths
-
-
-# --------------------------------------------------------------------------- loading
-
-
-def _gray_from_pil(img: Image.Image) -> np.ndarray:
-    """Any Pillow image -> (H, W) uint8 gray; transparency is composited over white."""
-    mode = img.mode
-    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        values = np.asarray(img).astype(np.float64)
-        return np.rint(np.clip(values, 0, 65535) * (255.0 / 65535.0)).astype(np.uint8)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        mode in ("P", "L", "RGB") and "transparency" in img.info
-    ):
-        rgba = img.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return np.array(Image.alpha_composite(white, rgba).convert("L"), dtype=np.uint8)
-    if mode == "L":
-        return np.array(img, dtype=np.uint8)
-    if mode in ("1", "P", "RGB"):
-        return np.array(img.convert("L"), dtype=np.uint8)
-    return np.array(img.convert("RGB").convert("L"), dtype=np.uint8)
-
-
-def _rgb_from_pil(img: Image.Image) -> np.ndarray:
-    """Any Pillow image -> (H, W, 3) uint8 RGB; transparency is composited over white, gray repeated."""
-    if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        return np.repeat(_gray_from_pil(img)[:, :, None], 3, axis=2)
-    rgba = img.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return np.array(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.uint8)
-
-
-def to_gray(image: np.ndarray) -> np.ndarray:
-    """Convert an image array to grayscale the way ``load_captchas`` does.
-
-    Args:
-        image: (H, W), (H, W, 3) RGB or (H, W, 4) RGBA uint8 array. RGBA is
-            composited over white.
-
-    Returns:
-        (H, W) uint8 array (a copy).
-    """
-    image = np.asarray(image)
-    if image.dtype != np.uint8:
-        raise CaptchaDataError(
-            f"to_gray expects a uint8 image, got dtype {image.dtype}; convert with "
-            "np.clip(image, 0, 255).astype(np.uint8) first"
-        )
-    if image.ndim == 2:
-        return image.copy()
-    if image.ndim == 3 and image.shape[2] in (3, 4):
-        mode = "RGB" if image.shape[2] == 3 else "RGBA"
-        return _gray_from_pil(Image.fromarray(np.ascontiguousarray(image), mode))
-    raise CaptchaDataError(
-        f"to_gray expects an (H, W), (H, W, 3) or (H, W, 4) array, got shape {image.shape}"
-    )
-
-
-@dataclass
-class CaptchaSet:
-    """Captchas read from a folder.
-
-    Attributes:
-        images: grayscale (H, W) uint8 arrays; sizes may differ between files.
-        labels: the answer of each image.
-        paths: the file each image came from (sorted by file name).
-        skipped: (file, reason) for every bad file skipped with ``skip_bad=True``.
-    """
-
-    images: list[np.ndarray] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    paths: list[Path] = field(default_factory=list)
-    skipped: list[tuple[Path, str]] = field(default_factory=list)
-
-    @property
-    def alphabet(self) -> str:
-        """Sorted unique characters of all labels."""
-        return "".join(sorted(set("".join(self.labels))))
-
-    @property
-    def lengths(self) -> dict[int, int]:
-        """Label length -> number of captchas, sorted by length."""
-        return dict(sorted(Counter(len(label) for label in self.labels).items()))
-
-    def __len__(self) -> int:
-        return len(self.images)
-
-
-_DUPLICATE_SUFFIX = re.compile(r"^(.+?)[_-]\d+$")
-
-
-class _BadFile(Exception):
-    """One file cannot be used; the message is the reason."""
-
-
-def _label_problem(label: str) -> str:
-    """Why ``label`` is not a valid captcha answer, or '' if it is fine."""
-    if not label:
-        return "the label is empty"
-    for ch in label:
-        if ch in "/\\" or _bad_text_char(ch):
-            return f"the label {label!r} contains {ch!r}; labels may not contain spaces, '/', '\\' or control characters"
-    return ""
-
-
-def _read_sidecar(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise _BadFile(f"its label file {path.name} is not UTF-8 text") from None
-    except OSError as e:
-        raise _BadFile(f"its label file {path.name} cannot be read ({e.strerror or e})") from None
-    return text.strip()
-
-
-def _sniff_size(path: Path) -> tuple[int, int] | None:
-    """(width, height) from a PNG, BMP or JPEG header without decoding pixels, or None."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(64 * 1024)
-    except OSError:
-        return None
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        w, h = struct.unpack(">II", head[16:24])
-        return w, h
-    if head[:2] == b"BM" and len(head) >= 26:
-        (header_size,) = struct.unpack("<I", head[14:18])
-        if header_size == 12:
-            w, h = struct.unpack("<HH", head[18:22])
-        else:
-            w, h = struct.unpack("<ii", head[18:26])
-        return abs(w), abs(h)
-    if head[:2] == b"\xff\xd8":
-        i = 2
-        while i + 9 <= len(head):
-            if head[i] != 0xFF:
-                return None
-            marker = head[i + 1]
-            (seg_len,) = struct.unpack(">H", head[i + 2:i + 4])
-            if marker in (0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF):
-                h, w = struct.unpack(">HH", head[i + 5:i + 9])
-                return w, h
-            i += 2 + seg_len
-    return None
-
-
-def _too_big(width: int, height: int, max_pixels: int) -> str:
-    return (
-        f"it is {width}x{height} pixels, larger than the {max_pixels}-pixel limit; "
-        "downscale it or raise max_pixels"
-    )
-
-
-def _decode(path: Path, max_pixels: int, colour: bool = False) -> np.ndarray:
-    """Read one image file as (H, W) uint8 gray (or (H, W, 3) RGB), checking its size before decoding."""
-    try:
-        if path.stat().st_size == 0:
-            raise _BadFile("the file is empty (0 bytes)")
-    except OSError as e:
-        raise _BadFile(f"it cannot be read ({e.strerror or e})") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path, formats=_PIL_FORMATS)  # never hand a file to other decoders
-    except Image.DecompressionBombError:
-        dims = _sniff_size(path)
-        if dims is not None:
-            raise _BadFile(_too_big(*dims, max_pixels)) from None
-        raise _BadFile(
-            f"its header claims more pixels than Pillow will decode, far beyond the "
-            f"{max_pixels}-pixel limit; downscale it"
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-        raise _BadFile(f"it is not a readable image ({e})") from None
-    with img:
-        width, height = img.size
-        if width * height > max_pixels:
-            raise _BadFile(_too_big(width, height, max_pixels))
-        if width == 0 or height == 0:
-            raise _BadFile(f"it is {width}x{height} pixels (empty)")
-        try:
-            img.load()
-            return _rgb_from_pil(img) if colour else _gray_from_pil(img)
-        except (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error) as e:
-            raise _BadFile(f"it is corrupt or truncated ({e})") from None
-
-
-def read_image(path: str | Path, *, max_pixels: int = 4_000_000, colour: bool = False) -> np.ndarray:
-    """Read one image file (PNG, JPG, BMP; any mode) as (H, W) uint8 grayscale, or (H, W, 3) RGB with ``colour``.
-
-    Raises CaptchaDataError naming the file when it is missing, empty, corrupt
-    or larger than ``max_pixels`` (checked before decoding).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CaptchaDataError(f"{path} does not exist or is not a file")
-    try:
-        return _decode(path, max_pixels, colour)
-    except _BadFile as exc:
-        raise CaptchaDataError(f"{path}: {exc}") from None
-
-
-def _list_folder(directory: Path) -> tuple[list[Path], dict[str, Path]]:
-    """Image files (sorted by name) and sidecar label files (by stem) in a folder's top level."""
-    images, sidecars = [], {}
-    for entry in directory.iterdir():
-        if entry.name.startswith(".") or entry.name == MANIFEST_NAME or not entry.is_file():
-            continue
-        suffix = entry.suffix.lower()
-        if suffix in IMAGE_EXTENSIONS:
-            images.append(entry)
-        elif suffix == ".txt":
-            sidecars[entry.stem] = entry
-    images.sort(key=lambda p: p.name)
-    return images, sidecars
-
-
-def load_captchas(directory: str | Path, *, skip_bad: bool = False,
-                  max_pixels: int = 4_000_000, colour: bool = False) -> CaptchaSet:
-    """Read a folder of labelled captchas as grayscale (or colour) arrays.
-
-    Only the folder's top level is read; hidden files and ``boxes.json`` are
-    ignored. Images are PNG, JPEG or BMP (any case of extension). The label is
-    the file name without extension and without a trailing duplicate suffix
-    ``_k``/``-k`` (``AB3D_2.png`` -> ``AB3D``), or the stripped content of a
-    ``.txt`` file with the same stem, which wins when present. If any image has
-    a ``.txt`` file, all must have one.
-
-    Args:
-        directory: the folder.
-        skip_bad: record unusable files in ``skipped`` instead of raising.
-        max_pixels: refuse images with more pixels (checked from the header,
-            before decoding).
-        colour: keep the colours: (H, W, 3) RGB images instead of gray.
-
-    Returns:
-        A ``CaptchaSet`` of (H, W) (or (H, W, 3)) uint8 images sorted by file name.
-
-    Raises:
-        CaptchaDataError: missing folder, no images, a bad file (unless
-            ``skip_bad``), or every file skipped.
-    """
-    directory = Path(directory)
-    if not directory.exists():
-        raise CaptchaDataError(f"captcha folder {directory} does not exist; check the path")
-    if not directory.is_dir():
-        raise CaptchaDataError(f"{directory} is a file, not a folder; pass the folder that holds the images")
-    if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
-        raise CaptchaDataError(f"max_pixels must be a positive integer, got {max_pixels!r}")
-
-    images, sidecars = _list_folder(directory)
-    if not images:
-        raise CaptchaDataError(
-            f"no captcha images in {directory}: expected files ending in "
-            f"{', '.join(IMAGE_EXTENSIONS)} (any case) directly in that folder"
-        )
-    uses_sidecars = any(p.stem in sidecars for p in images)
-
-    result = CaptchaSet()
-    for path in images:
-        try:
-            if uses_sidecars:
-                if path.stem not in sidecars:
-                    raise _BadFile(
-                        f"missing label: this folder labels images with .txt files, but "
-                        f"{path.stem}.txt does not exist"
-                    )
-                label = _read_sidecar(sidecars[path.stem])
-                if not label:
-                    raise _BadFile(f"missing label: {path.stem}.txt is empty")
-            else:
-                match = _DUPLICATE_SUFFIX.match(path.stem)
-                label = match.group(1) if match else path.stem
-            problem = _label_problem(label)
-            if problem:
-                raise _BadFile(problem)
-            gray = _decode(path, int(max_pixels), colour)
-        except _BadFile as e:
-            if not skip_bad:
-                raise CaptchaDataError(
-                    f"bad captcha file {path}: {e}. Fix or remove it, or pass skip_bad=True to skip such files"
-                ) from None
-            result.skipped.append((path, str(e)))
-            continue
-        result.images.append(gray)
-        result.labels.append(label)
-        result.paths.append(path)
-
-    if not result.images:
-        reasons = "; ".join(f"{p.name}: {r}" for p, r in result.skipped[:3])
-        raise CaptchaDataError(
-            f"all {len(result.skipped)} images in {directory} were skipped as bad (e.g. {reasons})"
-        )
-    return result

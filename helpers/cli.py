@@ -36,7 +36,8 @@ def _message(exc: Exception) -> str:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from helpers.captchas import iter_captchas, save_captchas
+    from helpers.captcha_files import save_captchas
+    from helpers.captchas import iter_captchas
 
     from tqdm import tqdm
 
@@ -73,7 +74,8 @@ def _generate_size(args: argparse.Namespace) -> tuple[int, int] | None:
 
 
 def _add_generate(sub: argparse._SubParsersAction) -> None:
-    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, FILE_FORMATS, LOOKS
+    from helpers.captcha_files import FILE_FORMATS
+    from helpers.captchas import DEFAULT_ALPHABET, DEFAULT_SIZE, LOOKS
 
     p = sub.add_parser("generate", help="write a folder of labelled, seeded captchas",
                        description="Draw N captchas and save them as OUT/<label>.png "
@@ -139,7 +141,7 @@ def _load_reader(path: str):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from helpers.captchas import load_captchas
+    from helpers.captcha_files import load_captchas
     from helpers.datasets import split_by_captcha
     from helpers.models import ModelFileError
     from helpers.readers import check_output, load_reader, reader_summary, save_reader
@@ -224,7 +226,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _unlabelled(args: argparse.Namespace, data, report) -> tuple[list, list[str] | None]:
     """The images of --unlabelled DIR, and their labels when the file names are labels of ``data``'s kind
     (only to report the pseudo-labels' precision; training never sees them)."""
-    from helpers.captchas import CaptchaDataError, load_captchas
+    from helpers.captcha_files import load_captchas
+    from helpers.errors import CaptchaDataError
 
     paths, problems, readable = _read_files([args.unlabelled])
     if problems:
@@ -362,7 +365,8 @@ def _add_pretrain(sub: argparse._SubParsersAction) -> None:
 
 def _read_files(names: Sequence[str], colour: bool = False) -> tuple[list[Path], dict[int, str], list[tuple[int, "object"]]]:
     """Expand folders into their images; read each file (unreadable ones get a reason)."""
-    from helpers.captchas import IMAGE_EXTENSIONS, CaptchaDataError, read_image
+    from helpers.captcha_files import IMAGE_EXTENSIONS, read_image
+    from helpers.errors import CaptchaDataError
 
     paths: list[Path] = []
     for name in names:
@@ -455,7 +459,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
     reader = _load_reader(args.model)
     images = None
     if args.check_data:
-        from helpers.captchas import load_captchas
+        from helpers.captcha_files import load_captchas
 
         images = load_captchas(Path(args.check_data), skip_bad=True, colour=reader.channels == 3).images[:args.check]
         if not images:
@@ -492,7 +496,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from helpers.captchas import load_captchas
+    from helpers.captcha_files import load_captchas
     from helpers.evaluation import evaluate_reader
     from helpers.readers import reader_summary
 

@@ -190,7 +190,7 @@ def load_split_captchas(level_dir: Path, split: str) -> SplitCaptchas:
 
     ``level_dir`` holds ``captchas/`` and ``split.json`` from notebook 01.
     """
-    from helpers.captchas import MANIFEST_NAME, load_captchas
+    from helpers.captcha_files import MANIFEST_NAME, load_captchas
 
     names = load_split(level_dir / "split.json")[split]
     loaded = load_captchas(level_dir / "captchas")

@@ -49,7 +49,8 @@ class ExportCheck:
 
 def _check_captchas(reader: Any, count: int, seed: int) -> list[np.ndarray]:
     """``count`` drawn captchas in the reader's characters (those the generator can draw), medium look."""
-    from helpers.captchas import DEFAULT_ALPHABET, CaptchaDataError, generate_captchas
+    from helpers.captchas import DEFAULT_ALPHABET, generate_captchas
+    from helpers.errors import CaptchaDataError
 
     lengths = reader.lengths or [4]
     alphabet = "".join(ch for ch in reader.alphabet if ch.isalnum()) or DEFAULT_ALPHABET

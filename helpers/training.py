@@ -183,7 +183,7 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     RGB instead of gray (pass the captchas in colour, e.g.
     ``load_captchas(colour=True)``); the saved reader remembers it.
     """
-    from helpers.captchas import CaptchaDataError
+    from helpers.errors import CaptchaDataError
     from helpers.evaluation import exact_match, letter_accuracy
     from helpers.readers import Reader
 
@@ -265,7 +265,7 @@ def cut_letters(train: "tuple[list[np.ndarray], list[str]]", validation: "tuple[
                 seed: int, report=lambda _: None, colour: bool = False) -> "tuple[LetterSet, LetterSet]":
     """Cut training and validation captchas into letters: (balanced training letters, validation letters),
     in colour with ``colour``."""
-    from helpers.captchas import CaptchaDataError
+    from helpers.errors import CaptchaDataError
     from helpers.datasets import balance, extract_letters
 
     train_letters, cuts = extract_letters(*train, size=LETTER_SIZE, colour=colour)

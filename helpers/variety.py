@@ -39,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from helpers.captchas import _render, _Style, font
+from helpers.captchas import Style, font, render
 
 __all__ = ["PRETRAIN_ALPHABET", "PRETRAIN_FONTS", "PRETRAIN_LENGTHS", "VariedCaptcha", "difficulty_at", "iter_varied",
            "make_varied", "make_web", "random_style", "varied_batch"]
@@ -79,7 +79,7 @@ class VariedCaptcha:
     notes: tuple[str, ...]  # e.g. ("light on dark", "struck through", "jpeg")
 
 
-def random_style(rng: np.random.Generator, difficulty: float = 1.0) -> tuple[_Style, bool]:
+def random_style(rng: np.random.Generator, difficulty: float = 1.0) -> tuple[Style, bool]:
     """A generator style with every knob drawn at random; returns (style, light text on dark paper).
 
     ``difficulty`` (0-1) scales the chances of touching letters and light ink on
@@ -97,7 +97,7 @@ def random_style(rng: np.random.Generator, difficulty: float = 1.0) -> tuple[_St
     paper_low = int(rng.integers(150, 246)) if not dark else int(rng.integers(0, 60))
     paper = (paper_low, min(255, paper_low + int(rng.integers(5, 40))))
     ink = (0, int(rng.integers(40, max(41, paper_low - 70)))) if not dark else (min(255, paper[1] + 90), 255)
-    style = _Style(
+    style = Style(
         fonts=tuple(str(f) for f in rng.choice(PRETRAIN_FONTS, size=int(rng.integers(1, 4)), replace=False)),
         font_per_char=bool(rng.random() < 0.4), font_scale=float(rng.uniform(0.55, 0.85)),
         size_jitter=float(rng.uniform(0.0, 0.2)) * d, max_rotation=float(rng.uniform(0.0, 30.0)) * d,
@@ -303,7 +303,7 @@ def make_varied(seed: int, index: int, difficulty: float = 1.0, web: float = 0.0
     style, dark = random_style(rng, d)
     height = int(rng.integers(HEIGHTS[0], HEIGHTS[1] + 1))
     width = int(round(height * len(label) * float(rng.uniform(0.55, 1.0)) + height * 0.3))
-    captcha = _render(label, style, "varied", (width, height), rng)
+    captcha = render(label, style, (width, height), rng)
     image = Image.fromarray(captcha.image)
     notes = ["light on dark"] if dark else []
     notes += _add_noise(image, captcha.boxes, rng, d)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.captchas import generate_captchas, save_captchas
+from helpers.captcha_files import save_captchas
+from helpers.captchas import generate_captchas
 from helpers.cli import main
 
 

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from helpers.benchmark import learning_curve, parse_models, run_benchmark
-from helpers.captchas import CaptchaDataError, generate_captchas, save_captchas
+from helpers.captcha_files import save_captchas
+from helpers.captchas import CaptchaDataError, generate_captchas
 from helpers.cli import main
 from helpers.models import save_classifier
 from helpers.training import train_forest

@@ -49,7 +49,7 @@ def test_module_runs_as_a_program() -> None:
 
 
 def test_generate_writes_labelled_captchas(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from helpers.captchas import load_captchas
+    from helpers.captcha_files import load_captchas
 
     out = tmp_path / "caps"
     assert main(["generate", "--level", "medium", "--count", "12", "--seed", "3", "--out", str(out)]) == 0
@@ -89,7 +89,8 @@ def test_generate_rejects_bad_input(capsys: pytest.CaptureFixture[str], tmp_path
 
 
 def test_generate_draws_colour_looks_with_jpeg_artefacts(tmp_path, capsys: pytest.CaptureFixture[str]) -> None:
-    from helpers.captchas import generate_captchas, load_captchas
+    from helpers.captcha_files import load_captchas
+    from helpers.captchas import generate_captchas
 
     out = tmp_path / "dark"
     assert main(["generate", "--level", "dark", "--count", "4", "--seed", "2", "--jpeg-quality", "40",

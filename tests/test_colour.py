@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from helpers import ctc_reading
-from helpers.captchas import generate_captchas, load_captchas, save_captchas
+from helpers.captcha_files import load_captchas, save_captchas
+from helpers.captchas import generate_captchas
 from helpers.cli import main
 from helpers.readers import load_reader
 from helpers.segmentation import DARK_ON_LIGHT, LIGHT_ON_DARK, as_gray_uint8, segment, text_polarity

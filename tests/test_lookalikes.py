@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.captchas import load_captchas
+from helpers.captcha_files import load_captchas
 from helpers.lookalikes import (
     LOOKALIKE_ALPHABET, LOOKALIKE_LENGTH, LOOKALIKE_SIZE, STYLES, noisy_lookalikes, write_new_folder,
 )

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.captchas import generate_captchas, load_captchas, save_captchas
+from helpers.captcha_files import load_captchas, save_captchas
+from helpers.captchas import generate_captchas
 from helpers.cli import main
 from helpers.models import ModelFileError
 from helpers.readers import FORMAT_VERSION, MANIFEST, CtcReader, LetterReader, Reader, load_reader, save_reader

@@ -26,10 +26,8 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from helpers.captchas import (
-    MANIFEST_NAME, Captcha, CaptchaDataError, generate_captchas, load_captchas, make_captcha,
-    read_image, save_captchas, to_gray,
-)
+from helpers.captcha_files import MANIFEST_NAME, load_captchas, read_image, save_captchas, to_gray
+from helpers.captchas import Captcha, CaptchaDataError, generate_captchas, make_captcha
 from helpers.cli import main
 from helpers.models import (
     LetterClassifier, ModelFileError, as_features, load_classifier, save_classifier,
@@ -602,7 +600,7 @@ def test_interrupted_run_stays_incomplete_and_the_cli_returns_130(
 
 def test_interrupted_save_captchas_leaves_no_half_file_and_no_manifest(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import helpers.captchas
+    import helpers.files
 
     captchas = generate_captchas(5, "easy", seed=2, size=(72, 24))
     real_replace = os.replace
@@ -615,7 +613,7 @@ def test_interrupted_save_captchas_leaves_no_half_file_and_no_manifest(
         real_replace(src, dst)
 
     out = tmp_path / "out"
-    monkeypatch.setattr(helpers.captchas.os, "replace", replace_then_interrupt)
+    monkeypatch.setattr(helpers.files.os, "replace", replace_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         save_captchas(captchas, out)
     monkeypatch.undo()

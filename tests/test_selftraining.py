@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from helpers import selftraining
-from helpers.captchas import generate_captchas, save_captchas
+from helpers.captcha_files import save_captchas
+from helpers.captchas import generate_captchas
 from helpers.cli import main
 from helpers.solver import Solution
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from helpers import ctc
-from helpers.captchas import generate_captchas, save_captchas
+from helpers.captcha_files import save_captchas
+from helpers.captchas import generate_captchas
 from helpers.cli import main
 from helpers.readers import load_reader
 from helpers.variety import PRETRAIN_ALPHABET, PRETRAIN_LENGTHS
