@@ -4,7 +4,8 @@
 fails when the README's table no longer matches the notebooks.
 ``python -m helpers.course --execute [NOTEBOOK ...]`` re-executes notebooks in
 place, in order, with the settings the tests use (``make notebooks`` does this
-for every notebook), so the stored outputs are the ones nbval compares.
+for every notebook), so the stored outputs are the ones nbval compares; it
+prints how long each took beside the run time its first cell states.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import json
 import os
 import re
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
 START, END = "<!-- notebook-table:start -->", "<!-- notebook-table:end -->"
 TITLE = re.compile(r"^#\s+(\d\d)\s*·\s*(.+?)\s*$", re.M)
 RUN_TIME = re.compile(r"runs in ([^*\n]+?)\s*(?:on a|\*|$)", re.M)
+NUMBER_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "ten": 10}
 
 
 def describe(path: Path) -> dict[str, str]:
@@ -40,6 +43,28 @@ def describe(path: Path) -> dict[str, str]:
     goals = [goal.rstrip(";.") for goal in goals]
     return {"number": title.group(1), "title": title.group(2), "file": path.name,
             "run_time": run_time.group(1) if run_time else "?", "goals": "; ".join(goals)}
+
+
+def stated_seconds(run_time: str) -> float | None:
+    """Seconds a notebook's stated run time means ("about 6 minutes" -> 360); None when it gives no number."""
+    match = re.search(r"(\d+(?:\.\d+)?|\b(?:an?|one|two|three|four|five|ten)\b)\s+(minute|second)s?",
+                      run_time)
+    if match is None:
+        return None
+    count = float(NUMBER_WORDS.get(match.group(1), match.group(1)))
+    return count * (60 if match.group(2) == "minute" else 1)
+
+
+def timing_line(path: Path, seconds: float) -> str:
+    """One line saying how long executing ``path`` took, against the run time its first cell states."""
+    stated = describe(path)["run_time"] if path.parent.name != "solutions" else "?"
+    line = f"{path.name}: {seconds / 60:.1f} minutes"
+    limit = stated_seconds(stated)
+    if limit is not None:
+        line += f" (it says it runs in {stated})"
+        if seconds > 1.5 * limit:
+            line += ": slower than it says, update the first cell"
+    return line
 
 
 def notebook_table(notebooks_dir: Path) -> str:
@@ -97,7 +122,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  *sorted((notebooks / "solutions").glob("[0-9][0-9]_*.ipynb"))]
         for path in paths:
             print(f"executing {path.name} ...", flush=True)
+            start = time.perf_counter()
             execute_in_place(path)
+            print(timing_line(path, time.perf_counter() - start), flush=True)
     changed = update_readme(root / "README.md", root / "notebooks")
     print("README.md table updated" if changed else "README.md table already current")
     return 0

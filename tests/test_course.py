@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.course import END, START, describe, notebook_table
+from helpers.course import END, START, describe, notebook_table, stated_seconds, timing_line
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -45,6 +45,24 @@ def test_describe_reads_title_time_and_goals(tmp_path: Path) -> None:
     nbformat.write(nb, path)
     assert describe(path) == {"number": "07", "title": "Something new", "file": "07_new.ipynb",
                               "run_time": "about 2 minutes", "goals": "learn one thing; learn another, over two lines"}
+
+
+def test_stated_run_times_become_seconds() -> None:
+    assert stated_seconds("about a minute") == 60
+    assert stated_seconds("about 6 minutes") == 360
+    assert stated_seconds("about 15 seconds") == 15
+    assert stated_seconds("well under a second") == 1
+    assert stated_seconds("seconds") is None
+    for path in NOTEBOOKS:  # every chapter states a time `make notebooks` can check
+        assert stated_seconds(describe(path)["run_time"]) is not None, path.name
+
+
+def test_timing_line_flags_a_notebook_slower_than_it_says() -> None:
+    chapter = NOTEBOOKS[0]
+    limit = stated_seconds(describe(chapter)["run_time"])
+    assert "slower than it says" not in timing_line(chapter, limit)
+    assert "slower than it says" in timing_line(chapter, 2 * limit)
+    assert timing_line(SOLUTIONS[0], 90.0) == f"{SOLUTIONS[0].name}: 1.5 minutes"
 
 
 def test_execute_in_place_stores_outputs_without_timing(tmp_path: Path) -> None:
