@@ -35,55 +35,32 @@ $(STAMP): pyproject.toml constraints.txt
 run: $(STAMP)
 	$(BIN)/captcha-lab run --out runs
 
-# Two pytest runs side by side, each with one TensorFlow thread (ONE_THREAD).
-# - The first runs the chapters in order, each reading what the ones before it saved: chapters 1-5,
-#   then the solutions of chapters 2-4 (which read the letters, forest and CNN of chapters 1-3), then
-#   BALANCE: the solutions of chapter 1 and the unit tests of chapter 6's module (they need nothing
-#   from the chapters; they run here only to even out the two runs' times).
-# - The second, at a lower priority, runs what needs nothing from chapters 1-5: chapter 6 and its
-#   solutions (which read the reader chapter 6 saves), the other unit tests (each in its own temporary
-#   folder) and the solutions of chapter 5 (they draw all their own captchas). Its report is printed
-#   when both runs are done.
-#   Each run lists its slowest tests at the end (--durations).
+# Unit tests and nbval over every notebook in two processes (pytest-xdist), each with one TensorFlow
+# thread (ONE_THREAD). tests/conftest.py gives pytest-xdist the groups to hand out whole: every
+# notebook's cells (one kernel), and the chapters that read each other's files in one group, in course
+# order: chapters 1-5, then the solutions of chapters 2-4 (they read the letters, forest and CNN of
+# chapters 1-3); chapter 6 and its solutions in another. --no-loadscope-reorder hands the groups out in
+# the order pytest collects them, the two longest first; the unit tests and the self-contained
+# solutions fill in wherever a process is free.
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
-# only about a tenth faster on an idle machine, and two runs of two threads on two cores spend their
-# time waiting for each other (chapter 5's training took 1.7 to 2.1 times as long as alone). A
-# notebook's numbers depend on the threads (sums are added up in another order), so `make notebooks`
-# runs every notebook with one thread too, and the stored outputs match what the test computes.
+# only about a tenth faster on an idle machine, and two processes of two threads on two cores spend
+# their time waiting for each other. A notebook's numbers depend on the threads (sums are added up in
+# another order), so `make notebooks` runs every notebook with one thread too, and the stored outputs
+# match what the test computes. The slowest tests are listed at the end (--durations).
 # pytest exits 5 when it collected nothing: make treats that, like any non-zero code, as failure.
-CHAPTERS := $(sort $(wildcard notebooks/0[1-5]_*.ipynb))
-FIRST_RUN_SOLUTIONS := $(sort $(wildcard notebooks/solutions/0[2-4]_*.ipynb))
-FEW_LABELS := notebooks/06_few_labels.ipynb \
-              notebooks/solutions/06_few_labels_solutions.ipynb
-BALANCE := notebooks/solutions/01_data_preparation_solutions.ipynb tests/test_transfer.py
-SELF_CONTAINED := notebooks/solutions/01_data_preparation_solutions.ipynb \
-                  notebooks/solutions/05_ctc_whole_captcha_solutions.ipynb
-INDEPENDENT := $(FEW_LABELS) $(SELF_CONTAINED)
 ONE_THREAD := TF_NUM_INTRAOP_THREADS=1 TF_NUM_INTEROP_THREADS=1
-PYTEST := $(BIN)/python -m pytest --durations=8
 
 test: $(STAMP)
-	@export $(ONE_THREAD); log=$$(mktemp); \
-	  nice -n 10 $(PYTEST) $(FEW_LABELS) tests $(filter-out $(BALANCE),$(SELF_CONTAINED)) \
-	    $(addprefix --ignore=,$(filter tests/%,$(BALANCE))) > $$log 2>&1 & others=$$!; \
-	  $(PYTEST) $(CHAPTERS) $(FIRST_RUN_SOLUTIONS) $(BALANCE); first=$$?; \
-	  wait $$others; rest=$$?; \
-	  echo "---- chapter 6, unit tests and solutions 05 ----"; cat $$log; rm -f $$log; \
-	  for status in $$rest $$first; do \
-	    if [ $$status -eq 5 ]; then echo "make test: pytest collected no tests" >&2; fi; \
-	  done; \
-	  for status in $$rest $$first; do \
-	    if [ $$status -ne 0 ]; then exit $$status; fi; \
-	  done
+	$(ONE_THREAD) $(BIN)/python -m pytest -n 2 --no-loadscope-reorder --durations=10 \
+	  notebooks tests
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks/
 
 # For contributors: re-execute every notebook in place with the test settings (commit the result).
 notebooks: $(STAMP)
-	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(filter-out $(INDEPENDENT),$(sort $(wildcard notebooks/[0-9]*.ipynb)) \
-	  $(sort $(wildcard notebooks/solutions/[0-9]*.ipynb)))
-	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(INDEPENDENT)
+	$(ONE_THREAD) $(BIN)/python -m helpers.course --execute $(sort $(wildcard notebooks/[0-9]*.ipynb)) \
+	  $(sort $(wildcard notebooks/solutions/[0-9]*.ipynb))
 
 clean-venv:
 	rm -rf $(VENV)

@@ -82,17 +82,18 @@ def _drawn_ahead(seed: int, start: int, count: int, workers: int, ramp: int,
     from concurrent.futures import ProcessPoolExecutor
 
     # "spawn": a fresh interpreter that imports only the drawing code (not TensorFlow).
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = []
-        try:
-            while True:
-                while len(pending) < 2 * workers + 1:
-                    pending.append(pool.submit(varied_batch, seed, index, count, ramp, web))
-                    index += count
-                yield pending.pop(0).result()
-        finally:
-            for future in pending:
-                future.cancel()
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pending = []
+    try:
+        while True:
+            while len(pending) < 2 * workers + 1:
+                pending.append(pool.submit(varied_batch, seed, index, count, ramp, web))
+                index += count
+            yield pending.pop(0).result()
+    finally:
+        # When training has stopped, nobody needs the batches drawn ahead: do not wait for them (waiting
+        # stalled whatever the notebook did next, when the stream happened to be collected, by 10-50 s).
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHABET, height: int,

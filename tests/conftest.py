@@ -67,3 +67,37 @@ def trained(folders: dict[str, Path]) -> dict[str, Path]:
         assert main(argv + (["--epochs", str(epochs)] if epochs else [])) == 0
         out[kind] = path
     return out
+
+
+# --------------------------------------------------------------------------- two test processes (make test)
+
+# `make test` runs pytest-xdist with two processes. Each group below runs in one process, in the order
+# pytest collected it; the processes take the groups in that order as they become free.
+CHAPTER_CHAIN = "chapters 1-5"  # each chapter reads what the ones before it saved; solutions 02-04 read them too
+CHAINED = ("notebooks/0[1-5]_*.ipynb", "notebooks/solutions/0[2-4]_*.ipynb")
+SHARED = {"notebooks/06_few_labels.ipynb": "chapter 6",  # its solutions read the reader it saves
+          "notebooks/solutions/06_few_labels_solutions.ipynb": "chapter 6",
+          "tests/test_readers.py": "reader files",  # both use the session's `trained` readers
+          "tests/test_portable.py": "reader files"}
+
+
+def group_of(path: str) -> str:
+    """The group a test file runs in: a notebook's cells stay together (one kernel), chapters 1-5 and
+    the solutions that read their files run in course order, other files each on their own."""
+    from fnmatch import fnmatch
+
+    if any(fnmatch(path, pattern) for pattern in CHAINED):
+        return CHAPTER_CHAIN
+    return SHARED.get(path, path)
+
+
+@pytest.hookimpl(optionalhook=True)  # called only when pytest-xdist is installed
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """pytest-xdist's scheduler that hands out whole scopes, with :func:`group_of` as the scope."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class CourseGroups(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return group_of(nodeid.split("::", 1)[0])
+
+    return CourseGroups(config, log)
