@@ -37,11 +37,12 @@ run: $(STAMP)
 
 # Unit tests and nbval over every notebook in two processes (pytest-xdist), each with one TensorFlow
 # thread (ONE_THREAD). tests/conftest.py gives pytest-xdist the groups to hand out whole: every
-# notebook's cells (one kernel), and the chapters that read each other's files in one group, in course
-# order: chapters 1-5, then the solutions of chapters 2-4 (they read the letters, forest and CNN of
-# chapters 1-3); chapter 6 and its solutions in another. --no-loadscope-reorder hands the groups out in
-# the order pytest collects them, the two longest first; the unit tests and the self-contained
-# solutions fill in wherever a process is free.
+# notebook's cells (one kernel); chapters 1-5 in course order (each reads what the ones before it
+# saved); chapter 6 and its solutions; the solutions of chapters 2-4, which wait before their first
+# cell until chapters 1-3 have run (they read the letters, forest and CNN those save). The unit tests
+# and the other solutions fill in wherever a process is free. --no-loadscope-reorder hands the groups
+# out in the order pytest collects them (notebooks first, so the longest groups start first); the
+# conftest is loaded only when tests/ is among the paths.
 # One thread each, because the course's networks are small: a second thread trains chapter 5's reader
 # only about a tenth faster on an idle machine, and two processes of two threads on two cores spend
 # their time waiting for each other. A notebook's numbers depend on the threads (sums are added up in

@@ -21,6 +21,8 @@ few hundred labelled captchas:
 
 from __future__ import annotations
 
+import gc
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -131,16 +133,27 @@ def stream_batches(seed: int, batch_size: int, *, alphabet: str = PRETRAIN_ALPHA
 
 
 def _stream_dataset(seed: int, batch_size: int, height: int, step_width: int, crop_text: bool, workers: int,
-                    ramp: int, web: float = 0.0) -> Any:
-    """:func:`stream_batches` as a ``tf.data`` pipeline that draws ahead while the model trains."""
+                    ramp: int, web: float = 0.0) -> tuple[Any, threading.Event]:
+    """:func:`stream_batches` as a ``tf.data`` pipeline that draws ahead while the model trains, and the
+    event that ends it: set it when training is done, and the stream stops at its next batch."""
     import tensorflow as tf
+
+    stop = threading.Event()
+
+    def until_stopped() -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        batches = stream_batches(seed, batch_size, height=height, step_width=step_width, crop_text=crop_text,
+                                 workers=workers, ramp=ramp, web=web)
+        try:
+            for batch in batches:
+                if stop.is_set():
+                    return
+                yield batch
+        finally:
+            batches.close()  # here, in the thread that ran it: the drawing processes are let go at once
 
     signature = (tf.TensorSpec((None, height, None, 1), tf.float32),
                  tf.TensorSpec((None, PRETRAIN_LENGTHS[1]), tf.int32))
-    return tf.data.Dataset.from_generator(
-        lambda: stream_batches(seed, batch_size, height=height, step_width=step_width, crop_text=crop_text,
-                               workers=workers, ramp=ramp, web=web),
-        output_signature=signature).prefetch(4)
+    return tf.data.Dataset.from_generator(until_stopped, output_signature=signature).prefetch(4), stop
 
 
 # --------------------------------------------------------------------------- pretraining
@@ -251,7 +264,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     model = ctc.build_crnn(height, None, len(PRETRAIN_ALPHABET), alphabet=PRETRAIN_ALPHABET,
                            step_width=step_width, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
-    data = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
+    data, stop = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
                            ramp=PRETRAIN_RAMP, web=web)
     rounds = 10 ** 6 if steps is None else -(-steps // round_steps)
 
@@ -269,6 +282,11 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     model.fit(data, epochs=rounds, steps_per_epoch=round_steps, callbacks=[budget, Progress()], verbose=0,
               shuffle=False)
     seconds = time.perf_counter() - start
+    # End the stream now rather than whenever Python happens to collect it: left running, the pipeline's
+    # threads held on to the drawing process and stalled a later, unrelated cell by up to 50 s.
+    stop.set()
+    del data
+    gc.collect()
     images, labels = varied_batch(seed, VALIDATION_START, validation, web=web)
     texts = ctc.predict_labels(model, images)
     info = {"pretraining": {

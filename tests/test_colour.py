@@ -1,7 +1,7 @@
 """Colour and polarity: light text on dark reads like dark on light, and a reader can keep the colours.
 
-The networks train for one epoch on small generated sets: these tests check behaviour that does
-not depend on how well a model reads (same answers for inverted captchas, a colour reader that
+The networks train for one or two epochs on small generated sets: these tests check behaviour that
+does not depend on how well a model reads (same answers for inverted captchas, a colour reader that
 stays a colour reader through saving, loading and export), not accuracy.
 """
 
@@ -25,10 +25,9 @@ SIZE = (120, 45)
 
 
 @pytest.fixture(scope="module")
-def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Gray easy captchas and coloured ones (the "colour" look), each for training and, drawn afresh, for reading."""
+def looks(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Gray easy captchas to read, and coloured ones (the "colour" look) for training and, drawn afresh, for reading."""
     root = tmp_path_factory.mktemp("colour")
-    save_captchas(generate_captchas(160, "easy", seed=41, size=SIZE), root / "easy")
     save_captchas(generate_captchas(40, "easy", seed=42, size=SIZE), root / "easy-fresh")
     save_captchas(generate_captchas(160, "colour", seed=43, size=SIZE), root / "colour")
     save_captchas(generate_captchas(40, "colour", seed=44, size=SIZE), root / "colour-fresh")
@@ -36,15 +35,14 @@ def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def readers(folders: dict[str, Path]) -> dict[str, Path]:
-    """A forest and a gray CTC reader trained on easy captchas, and colour CTC and CNN readers trained on coloured ones."""
-    out = {}
-    for name, data, kind, extra in (("rf", "easy", "rf", []), ("ctc", "easy", "ctc", ["--epochs", "1", "--from-scratch"]),
-                                    ("ctc-colour", "colour", "ctc", ["--epochs", "1", "--colour"]),
-                                    ("cnn-colour", "colour", "cnn", ["--epochs", "1", "--colour"])):
-        out[name] = folders["root"] / f"{name}.model"
-        assert main(["train", "--data", str(folders[data]), "--model", kind, "--out", str(out[name]),
-                     "--quiet", *extra]) == 0
+def readers(looks: dict[str, Path], trained: dict[str, Path]) -> dict[str, Path]:
+    """The session's forest and gray CTC reader (trained on easy captchas, tests/conftest.py), and colour CTC
+    and CNN readers trained here on coloured ones."""
+    out = {"rf": trained["rf"], "ctc": trained["ctc"]}
+    for name, kind in (("ctc-colour", "ctc"), ("cnn-colour", "cnn")):
+        out[name] = looks["root"] / f"{name}.model"
+        assert main(["train", "--data", str(looks["colour"]), "--model", kind, "--out", str(out[name]),
+                     "--quiet", "--epochs", "1", "--colour"]) == 0
     return out
 
 
@@ -76,9 +74,9 @@ def test_segmentation_cuts_an_inverted_captcha_where_it_cuts_the_captcha() -> No
 
 @pytest.mark.parametrize("name", ["rf", "ctc", "ctc-colour", "cnn-colour"])
 def test_the_same_captchas_inverted_give_the_same_answers(name: str, readers: dict[str, Path],
-                                                          folders: dict[str, Path]) -> None:
+                                                          looks: dict[str, Path]) -> None:
     reader = load_reader(readers[name])
-    data = load_captchas(folders["colour-fresh" if name.endswith("colour") else "easy-fresh"],
+    data = load_captchas(looks["colour-fresh" if name.endswith("colour") else "easy-fresh"],
                          colour=reader.channels == 3)
     inverted = [255 - image for image in data.images]
     plain_answers, inverted_answers = reader.read(data.images), reader.read(inverted)
@@ -92,9 +90,9 @@ def test_the_same_captchas_inverted_give_the_same_answers(name: str, readers: di
     assert np.abs(plain - plain.mean(axis=0)).max() > 1e-3
 
 
-def test_solve_says_which_polarity_it_read(readers: dict[str, Path], folders: dict[str, Path], tmp_path: Path,
+def test_solve_says_which_polarity_it_read(readers: dict[str, Path], looks: dict[str, Path], tmp_path: Path,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    data = load_captchas(folders["easy-fresh"])
+    data = load_captchas(looks["easy-fresh"])
     save_captchas(generate_captchas(3, "dark", seed=5, size=SIZE), tmp_path / "dark")
     main(["solve", "--json", "--model", str(readers["rf"]), str(data.paths[0]), str(tmp_path / "dark")])
     answers = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -126,7 +124,7 @@ def _input_of(reader) -> ctc_reading.ReaderInput:
 
 @pytest.mark.parametrize("name", ["ctc-colour", "cnn-colour"])
 def test_a_colour_reader_stays_a_colour_reader_through_its_file(name: str, readers: dict[str, Path],
-                                                                folders: dict[str, Path], tmp_path: Path,
+                                                                looks: dict[str, Path], tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     reader = load_reader(readers[name])
     network = reader.model if reader.kind == "ctc" else reader.model.model
@@ -134,7 +132,7 @@ def test_a_colour_reader_stays_a_colour_reader_through_its_file(name: str, reade
     assert reader.info["input"]["channels"] == 3 and reader.info["preprocessing"]["gray"] is False
     assert load_reader(readers["ctc"]).channels == 1 and load_reader(readers["rf"]).channels == 1
 
-    fresh = load_captchas(folders["colour-fresh"], colour=True)
+    fresh = load_captchas(looks["colour-fresh"], colour=True)
     assert fresh.images[0].shape == (SIZE[1], SIZE[0], 3)
     # the same pixels in colour and in gray (a CTC reader's crop, which looks at colours, is made once)
     images = ctc_reading.crop_to_text(fresh.images) if reader.kind == "ctc" else fresh.images
@@ -144,33 +142,33 @@ def test_a_colour_reader_stays_a_colour_reader_through_its_file(name: str, reade
 
     # solve reads the files in colour because the reader file says so
     expected = [s.text for s in reader.read(fresh.images)]
-    main(["solve", "--json", "--model", str(readers[name]), str(folders["colour-fresh"])])
+    main(["solve", "--json", "--model", str(readers[name]), str(looks["colour-fresh"])])
     assert [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()] == expected
 
     # and so does the exported file
     onnx = tmp_path / "colour.onnx"
     assert main(["export", "--model", str(readers[name]), "--out", str(onnx), "--check", "40",
-                 "--check-data", str(folders["colour-fresh"]), "--quiet"]) == 0
+                 "--check-data", str(looks["colour-fresh"]), "--quiet"]) == 0
     exported = load_reader(onnx)
     assert exported.channels == 3 and exported.info["input"]["channels"] == 3
     assert [s.text for s in exported.read(fresh.images)] == expected
     assert np.abs(_probabilities(exported, fresh.images) - colour).max() <= 1e-4
 
 
-def test_colour_is_refused_where_it_cannot_work(folders: dict[str, Path], readers: dict[str, Path],
+def test_colour_is_refused_where_it_cannot_work(looks: dict[str, Path], readers: dict[str, Path],
                                                 capsys: pytest.CaptureFixture[str]) -> None:
-    out = folders["root"] / "never.model"
-    assert main(["train", "--data", str(folders["colour"]), "--model", "rf", "--colour", "--out", str(out)]) == 2
+    out = looks["root"] / "never.model"
+    assert main(["train", "--data", str(looks["colour"]), "--model", "rf", "--colour", "--out", str(out)]) == 2
     assert "colour input is for --model cnn or --model ctc" in capsys.readouterr().err
-    assert main(["train", "--data", str(folders["colour"]), "--model", "ctc", "--colour", "--init",
+    assert main(["train", "--data", str(looks["colour"]), "--model", "ctc", "--colour", "--init",
                  str(readers["ctc"]), "--out", str(out)]) == 2
     assert "--colour cannot go with --init" in capsys.readouterr().err
     assert not out.exists()
 
 
 @pytest.mark.parametrize("name", ["ctc-colour", "cnn-colour"])
-def test_a_colour_reader_reads_gray_captchas_too(name: str, readers: dict[str, Path], folders: dict[str, Path]) -> None:
+def test_a_colour_reader_reads_gray_captchas_too(name: str, readers: dict[str, Path], looks: dict[str, Path]) -> None:
     reader = load_reader(readers[name])
-    gray = load_captchas(folders["colour-fresh"]).images
+    gray = load_captchas(looks["colour-fresh"]).images
     as_rgb = [np.repeat(im[:, :, None], 3, axis=2) for im in gray]
     assert [s.text for s in reader.read(gray)] == [s.text for s in reader.read(as_rgb)]
