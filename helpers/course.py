@@ -93,13 +93,13 @@ def execute_in_place(path: Path, timeout: int = 1800) -> None:
     """Run a notebook top to bottom on a fresh kernel, in its own folder, and store its outputs.
 
     Uses the environment ``make test`` runs nbval with (static figures
-    instead of widgets) and records no timing metadata, so the file changes
-    only where outputs do.
+    instead of widgets, chapter 6's stream drawn in the kernel) and records
+    no timing metadata, so the file changes only where outputs do.
     """
     import nbformat
     from nbclient import NotebookClient
 
-    for name, value in {"PYTHONHASHSEED": "0", "CAPTCHA_WIDGETS": "0"}.items():
+    for name, value in {"PYTHONHASHSEED": "0", "CAPTCHA_WIDGETS": "0", "CAPTCHA_PRETRAIN_WORKERS": "0"}.items():
         os.environ.setdefault(name, value)
     notebook = nbformat.read(path, as_version=4)
     NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
