@@ -93,8 +93,7 @@ def _drawn_ahead(seed: int, start: int, count: int, workers: int, ramp: int,
                 index += count
             yield pending.pop(0).result()
     finally:
-        # When training has stopped, nobody needs the batches drawn ahead: do not wait for them (waiting
-        # stalled whatever the notebook did next, when the stream happened to be collected, by 10-50 s).
+        # Training has stopped and nobody needs the batches drawn ahead: let the pool go without waiting.
         pool.shutdown(wait=False, cancel_futures=True)
 
 
@@ -265,7 +264,7 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
                            step_width=step_width, crop_text=True, seed=seed, learning_rate=PRETRAIN_LEARNING_RATE)
     budget = BudgetSchedule(PRETRAIN_LEARNING_RATE, steps=steps, seconds=None if minutes is None else 60 * minutes)
     data, stop = _stream_dataset(seed, batch_size, height, step_width, crop_text=True, workers=workers,
-                           ramp=PRETRAIN_RAMP, web=web)
+                                 ramp=PRETRAIN_RAMP, web=web)
     rounds = 10 ** 6 if steps is None else -(-steps // round_steps)
 
     losses: list[float] = []
@@ -282,8 +281,8 @@ def pretrain(*, seed: int = 0, minutes: float | None = PRETRAIN_MINUTES, steps: 
     model.fit(data, epochs=rounds, steps_per_epoch=round_steps, callbacks=[budget, Progress()], verbose=0,
               shuffle=False)
     seconds = time.perf_counter() - start
-    # End the stream now rather than whenever Python happens to collect it: left running, the pipeline's
-    # threads held on to the drawing process and stalled a later, unrelated cell by up to 50 s.
+    # End the stream here rather than whenever Python happens to collect it: left to the collector,
+    # ending it stalled a later, unrelated cell of chapter 6 by up to 50 s under make test.
     stop.set()
     del data
     gc.collect()
