@@ -43,7 +43,7 @@ def parse_models(text: str) -> list[str]:
 
 def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float = 0.2, seed: int = 0,
                   skip_bad: bool = False, save_models: Path | None = None, overwrite: bool = False,
-                  guided: bool = False, colour: bool = False,
+                  guided: bool = False, colour: bool = False, epochs: int | None = None,
                   report: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
     """Benchmark ``models`` on the captchas in ``data_dir``; returns the JSON-ready results.
 
@@ -58,8 +58,11 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     (:func:`helpers.solver.solve`): the same trained model, other cuts. With
     ``colour``, every model that can read colour (``COLOUR_MODELS``) is also
     trained and scored on the captchas in colour, as ``<model>+colour``, on the
-    same split.
+    same split. ``epochs``: the most epochs for the networks (default: each
+    chooses from the set size, as ``captcha-lab train`` does).
     """
+    if epochs is not None and epochs < 1:
+        raise CaptchaDataError(f"the most epochs must be at least 1, got {epochs}", argument="epochs")
     if not 0.05 <= test_fraction <= 0.5:
         raise CaptchaDataError(f"the test fraction must be between 0.05 and 0.5, got {test_fraction}",
                                argument="test_fraction")
@@ -99,7 +102,7 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
         report(f"training {key} …")
         # No epoch lines here: the benchmark reports one line per model.
         reader = train_reader(name, part("train"), part("validation"), seed=seed, alphabet=data.alphabet,
-                              letters=colour_letters if in_colour else letters, colour=in_colour)
+                              letters=colour_letters if in_colour else letters, colour=in_colour, epochs=epochs)
         for guide in (False, True) if guided and name in LETTER_MODELS else (False,):
             scores, solutions = evaluate_reader(reader, test_images, test_labels, guided=guide)
             results["models"][key + "+guided" * guide] = {

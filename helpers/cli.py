@@ -599,7 +599,7 @@ def _cmd_benchmark(args: argparse.Namespace) -> int:
     results = run_benchmark(Path(args.data), models, test_fraction=args.test_fraction, seed=args.seed,
                             skip_bad=args.skip_bad, report=_progress(args),
                             save_models=Path(args.save_models) if args.save_models else None,
-                            overwrite=args.overwrite, guided=args.guided, colour=args.colour)
+                            overwrite=args.overwrite, guided=args.guided, colour=args.colour, epochs=args.epochs)
     print(format_table(results))
     if json_path is not None:
         _write_json(json_path, results)
@@ -615,6 +615,8 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated: rf, cnn, cnn-original, ctc, or all (default: rf,cnn,cnn-original)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of captchas for testing (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--epochs", type=int,
+                   help="most epochs for the networks (default: chosen from the set size, as train does)")
     p.add_argument("--json", help="also write the results to this JSON file")
     p.add_argument("--save-models", metavar="DIR",
                    help="keep each trained model as DIR/<model>.model, the file format of captcha-lab train")

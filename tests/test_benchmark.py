@@ -76,6 +76,8 @@ def test_benchmark_rejects_bad_requests(png_folder: Path, tmp_path: Path, capsys
     assert "missing" in capsys.readouterr().err
     with pytest.raises(CaptchaDataError, match=r"test fraction must be between .* \(test_fraction\)"):
         run_benchmark(png_folder, ["rf"], test_fraction=0.9)
+    assert main(["benchmark", "--data", str(png_folder), "--models", "ctc", "--epochs", "0"]) == 2
+    assert "--epochs" in capsys.readouterr().err and not (tmp_path / "kept").exists()
 
 
 def test_solve_prints_path_and_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -102,17 +104,18 @@ def test_solve_with_a_missing_model(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_benchmark_ctc_reports_the_same_fields(png_folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CTC reader runs through the same benchmark (one short epoch here, to keep the test fast)."""
-    from helpers import ctc
+def test_benchmark_ctc_reports_the_same_fields(png_folder: Path, tmp_path: Path) -> None:
+    """The CTC reader runs through the same benchmark; --epochs caps its training (one epoch here)."""
+    from helpers.readers import load_reader
 
-    real = ctc.train_crnn
-    monkeypatch.setattr(ctc, "train_crnn", lambda *a, **k: real(*a, **{**k, "epochs": 1}))
-    result = run_benchmark(png_folder, ["ctc"], seed=0)
-    scores = result["models"]["ctc"]
+    out = tmp_path / "result.json"
+    assert main(["benchmark", "--data", str(png_folder), "--models", "ctc", "--epochs", "1", "--json", str(out),
+                 "--save-models", str(tmp_path / "kept"), "--quiet"]) == 0
+    scores = json.loads(out.read_text())["models"]["ctc"]
     assert set(scores) == EXPECTED_MODEL_KEYS
     assert scores["segmentation_failure_rate"] == 0.0
     assert 0 <= scores["captcha_accuracy"] <= scores["letter_accuracy"] <= 1
+    assert load_reader(tmp_path / "kept" / "ctc.model").info["training"]["epochs"] == 1
 
 
 def test_ctc_alone_needs_no_segmentation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
