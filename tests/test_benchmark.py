@@ -77,7 +77,7 @@ def test_benchmark_rejects_bad_requests(png_folder: Path, tmp_path: Path, capsys
     with pytest.raises(CaptchaDataError, match=r"test fraction must be between .* \(test_fraction\)"):
         run_benchmark(png_folder, ["rf"], test_fraction=0.9)
     assert main(["benchmark", "--data", str(png_folder), "--models", "ctc", "--epochs", "0"]) == 2
-    assert "--epochs" in capsys.readouterr().err and not (tmp_path / "kept").exists()
+    assert "--epochs" in capsys.readouterr().err
 
 
 def test_solve_prints_path_and_label(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
