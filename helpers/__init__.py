@@ -29,7 +29,8 @@ its CTC loss, its training recipe).
 Chapter 6, few labels: ``variety`` (an endless stream of drawn captchas in
 many styles), ``transfer`` (pretraining on it, fine-tuning on a site's
 labels), ``pretrained`` (the start ``captcha-lab train`` fine-tunes, kept in
-the user's cache), ``selftraining`` (unlabelled captchas as pseudo-labels),
+the user's cache), ``selftraining`` (unlabelled captchas as pseudo-labels), ``picking`` (the
+unlabelled captchas most worth labelling),
 ``lookalikes`` (the look-alike "site" the chapter learns), ``benchmark``
 (experiments that train and score readers: the benchmark, learning curves).
 

@@ -445,6 +445,49 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_solve)
 
 
+def _cmd_pick(args: argparse.Namespace) -> int:
+    import json
+
+    from helpers.picking import pick_to_label
+
+    if args.count < 1:
+        raise UsageError(f"--count must be at least 1 captcha, got {args.count}")
+    if not Path(args.source).is_dir():
+        raise UsageError(f"--from {args.source}: not a folder; give the folder of unlabelled captchas to pick from")
+    reader = _load_reader(args.model)
+    paths, problems, readable = _read_files([args.source], colour=reader.channels == 3)
+    for k, reason in problems.items():
+        print(f"captcha-lab pick: note: skipped {paths[k]}: {reason}", file=sys.stderr)
+    if not readable:
+        raise UsageError(f"{args.source} holds no readable captcha images")
+    picks = pick_to_label(reader, [image for _, image in readable], args.count)
+    for pick in picks:
+        path = paths[readable[pick.index][0]]
+        if args.json:
+            print(json.dumps({"path": str(path), "guess": pick.guess, "confidence": pick.confidence}))
+        else:
+            print(f"{path}\t{pick.guess or '(nothing)'}\t{pick.confidence:.2f}")
+    if len(picks) < args.count:
+        print(f"captcha-lab pick: note: {len(picks)} of the {args.count} asked for: the other "
+              f"{len(readable) - len(picks)} readable images are near-copies of picked ones", file=sys.stderr)
+    return 0
+
+
+def _add_pick(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("pick", help="list the unlabelled captchas most worth labelling (least sure first)",
+                       description="Read a folder of unlabelled captchas with a trained model and print the "
+                       "COUNT it is least sure of, one line each: path, the model's guess and its confidence "
+                       "(its least sure character's), least sure first. A captcha that is a near-copy of one "
+                       "already listed (the same picture saved twice or re-encoded) is skipped. Label those "
+                       "captchas and train again (train --init with the model, or train on all labels).")
+    p.add_argument("--model", required=True, help="a reader file from captcha-lab train (any kind)")
+    p.add_argument("--from", dest="source", required=True, metavar="FOLDER",
+                   help="a folder of captcha images (PNG, JPG, BMP); their names need not be labels")
+    p.add_argument("--count", type=int, default=50, help="how many captchas to list (default: 50)")
+    p.add_argument("--json", action="store_true", help="one JSON object per captcha: path, guess, confidence")
+    p.set_defaults(func=_cmd_pick)
+
+
 def _add_guided(p: argparse.ArgumentParser) -> None:
     p.add_argument("--guided", action="store_true",
                    help="letter models: move cuts made through touching letters to where the model reads "
@@ -660,6 +703,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pretrain(sub)
     _add_train(sub)
     _add_solve(sub)
+    _add_pick(sub)
     _add_export(sub)
     _add_evaluate(sub)
     _add_benchmark(sub)

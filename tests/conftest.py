@@ -79,7 +79,8 @@ GROUPS = {"notebooks/0[1-5]_*.ipynb": "chapters 1-5",  # each chapter reads what
           "notebooks/solutions/06_few_labels_solutions.ipynb": "chapter 6",
           "tests/test_readers.py": "reader files",  # these use the session's `trained` readers
           "tests/test_portable.py": "reader files",
-          "tests/test_colour.py": "reader files"}
+          "tests/test_colour.py": "reader files",
+          "tests/test_picking.py": "reader files"}
 # Notebooks that read what others save: before their first cell, they wait until those have run, when
 # those are part of the same test session (in the other process, say).
 NEEDS = {"notebooks/solutions/0[2-4]_*.ipynb": "notebooks/0[1-3]_*.ipynb"}  # letters, forest and CNNs
