@@ -479,7 +479,8 @@ def _add_pick(sub: argparse._SubParsersAction) -> None:
                        "COUNT it is least sure of, one line each: path, the model's guess and its confidence "
                        "(its least sure character's), least sure first. A captcha that is a near-copy of one "
                        "already listed (the same picture saved twice or re-encoded) is skipped. Label those "
-                       "captchas and train again (train --init with the model, or train on all labels).")
+                       "captchas and train again on all your labels (a CTC reader can start from this one with "
+                       "train --init).")
     p.add_argument("--model", required=True, help="a reader file from captcha-lab train (any kind)")
     p.add_argument("--from", dest="source", required=True, metavar="FOLDER",
                    help="a folder of captcha images (PNG, JPG, BMP); their names need not be labels")
