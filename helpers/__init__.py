@@ -18,7 +18,8 @@ started quietly and the same way everywhere).
 Chapter 4, whole captchas: ``solver`` (cut, classify every letter, join),
 ``evaluation`` (accuracies, where errors come from), ``reader`` (the one
 interface every trained model has: a batch of captchas in, texts with a
-confidence per character out), ``readers`` (a reader kept in one file and
+confidence per character out), ``calibration`` (how far to trust an answer:
+its confidence as the chance it is right, measured), ``readers`` (a reader kept in one file and
 loaded back), ``portable`` (an exported ONNX reader, read without
 TensorFlow), ``onnx_export`` (exporting a network to ONNX, checked).
 

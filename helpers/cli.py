@@ -141,6 +141,7 @@ def _load_reader(path: str):
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
+    from helpers.calibration import ENOUGH_TO_CALIBRATE
     from helpers.captcha_files import load_captchas
     from helpers.datasets import split_by_captcha
     from helpers.models import ModelFileError
@@ -219,6 +220,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(f"validation: {100 * validation['exact']:.2f} % of {validation['captchas']} captchas exact, "
           f"{100 * validation['characters']:.2f} % of characters "
           f"(trained in {reader.info['training']['seconds']:.0f} s)")
+    if validation["captchas"] < ENOUGH_TO_CALIBRATE:
+        print(f"confidence: calibrated on {validation['captchas']} validation captchas only, which gives a cautious "
+              f"map; to trust low error rates (solve --max-error), calibrate it on {ENOUGH_TO_CALIBRATE} or more "
+              "labelled captchas set aside (captcha-lab calibrate)")
     print(f"saved {out}: {reader_summary(reader)}")
     return 0
 
@@ -392,24 +397,44 @@ def _read_files(names: Sequence[str], colour: bool = False) -> tuple[list[Path],
 def _cmd_solve(args: argparse.Namespace) -> int:
     import json
 
+    from helpers.calibration import answer_confidence, calibration_of
+
     if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
         raise UsageError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    if args.max_error is not None and not 0.0 < args.max_error < 1.0:
+        raise UsageError(f"--max-error must be between 0 and 1 (0.01 for 1 %), got {args.max_error}")
+    if args.max_error is not None and args.min_confidence is not None:
+        raise UsageError("give --max-error or --min-confidence, not both")
     reader = _load_reader(args.model)
+    calibration = calibration_of(reader)
+    if args.max_error is not None and calibration is None:
+        raise UsageError(f"{args.model} keeps no calibration, so --max-error cannot be honoured; calibrate it on "
+                         "labelled captchas it has not seen with captcha-lab calibrate, or train it with "
+                         "captcha-lab train (which calibrates on its validation part)")
+    threshold = calibration.threshold(args.max_error) if args.max_error is not None else None
     if args.length is not None and not reader.cuts_letters:
         print("captcha-lab solve: note: the ctc reader finds the length itself; --length is ignored", file=sys.stderr)
     paths, problems, readable = _read_files(args.images, colour=reader.channels == 3)
     solutions = reader.read([image for _, image in readable], args.length if reader.cuts_letters else None,
                             guided=args.guided)
     answers: dict[int, dict] = {k: {"path": str(paths[k]), "text": "", "confidence": [], "ok": False,
-                                    "reason": f"unreadable: {reason}", "polarity": None}
+                                    "reason": f"unreadable: {reason}", "polarity": None,
+                                    **({"chance_right": 0.0} if calibration is not None else {})}
                                 for k, reason in problems.items()}
     for (k, _), solution in zip(readable, solutions):
         confidence = [round(float(c), 4) for c in solution.confidence]
         answer = {"path": str(paths[k]), "text": solution.text, "confidence": confidence,
                   "ok": bool(solution.ok), "reason": solution.reason, "polarity": solution.polarity}
+        if calibration is not None:
+            answer["chance_right"] = round(float(calibration.probability(
+                answer_confidence(solution, reader.lengths))), 4)
         if solution.ok and args.min_confidence is not None and min(confidence, default=0.0) < args.min_confidence:
             answer.update(ok=False, reason=f"not sure: lowest character confidence "
                                            f"{min(confidence, default=0.0):.2f} < {args.min_confidence:.2f}")
+        if solution.ok and threshold is not None and answer["chance_right"] < threshold:
+            answer.update(ok=False, reason=f"not sure: {100 * answer['chance_right']:.1f} % chance of being right, "
+                                           f"under the {100 * min(threshold, 1.0):.1f} % that keeps errors at "
+                                           f"{100 * args.max_error:g} %")
         answers[k] = answer
     for k in range(len(paths)):
         a = answers[k]
@@ -428,7 +453,9 @@ def _cmd_solve(args: argparse.Namespace) -> int:
 def _add_solve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("solve", help="read captcha images with a trained model",
                        description="Print one line per image: its path and the text read. The exit status is "
-                       "0 when every image was read, 1 when some were not (unreadable, not solved or not sure).")
+                       "0 when every image was read, 1 when some were not (unreadable, not solved or not sure). "
+                       "A calibrated reader (captcha-lab train and calibrate make one) also gives, with --json, "
+                       "each answer's chance of being right.")
     p.add_argument("images", nargs="+", metavar="IMAGE_OR_FOLDER",
                    help="captcha image files (PNG, JPG, BMP) or folders of them")
     p.add_argument("--model", default="models/cnn.keras",
@@ -441,6 +468,9 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
                    help="one JSON object per image: path, text, confidence per character, ok, reason")
     p.add_argument("--min-confidence", type=float, metavar="P",
                    help="answer 'not sure' instead of guessing when a character's confidence is below P")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="answer only captchas sure enough that, by the reader's calibration, at most a share E "
+                   "of the answers are wrong (0.01 for 1 %%); say 'not sure' for the rest")
     _add_guided(p)
     p.set_defaults(func=_cmd_solve)
 
@@ -487,6 +517,56 @@ def _add_pick(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--count", type=int, default=50, help="how many captchas to list (default: 50)")
     p.add_argument("--json", action="store_true", help="one JSON object per captcha: path, guess, confidence")
     p.set_defaults(func=_cmd_pick)
+
+
+def _cmd_calibrate(args: argparse.Namespace) -> int:
+    from helpers.calibration import answer_confidences, expected_calibration_error, fit_calibration
+    from helpers.captcha_files import load_captchas
+    from helpers.models import ModelFileError
+    from helpers.portable import is_onnx_file
+    from helpers.reader import check_output
+    from helpers.readers import save_reader
+
+    if Path(args.model).is_file() and is_onnx_file(Path(args.model)):
+        raise UsageError(f"{args.model} is an exported ONNX reader; calibrate the reader file it came from, "
+                         "then export that again (the calibration travels with it)")
+    try:
+        target = check_output(Path(args.out), overwrite=args.overwrite)
+    except ModelFileError as exc:
+        raise UsageError(f"--out: {_message(exc)}") from None
+    reader = _load_reader(args.model)
+    data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=reader.channels == 3)
+    reader.check_alphabet(data.alphabet, where=f" in {args.data}")
+    report = _progress(args)
+    report(f"reading {len(data)} captchas of {args.data} …")
+    length = next(iter(data.lengths)) if reader.cuts_letters and not reader.lengths and len(data.lengths) == 1 else None
+    solutions = reader.read(data.images, length)
+    raw = answer_confidences(solutions, reader.lengths)
+    right = [s.ok and s.text == label for s, label in zip(solutions, data.labels)]
+    calibration = fit_calibration(raw, right)
+    reader.info["calibration"] = {**calibration.to_info(), "data": str(args.data)}
+    save_reader(reader, target, overwrite=args.overwrite)
+    print(f"calibrated on {len(data)} captchas ({sum(right)} read right): expected calibration error "
+          f"{expected_calibration_error(raw, right):.3f} as read, "
+          f"{expected_calibration_error(calibration.probability(raw), right):.3f} calibrated, on these same captchas; "
+          f"wrote {target} (check it with captcha-lab evaluate on captchas it has not seen)")
+    return 0
+
+
+def _add_calibrate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("calibrate", help="learn how far a reader's confidence can be trusted, on labelled captchas",
+                       description="Read a folder of labelled captchas the reader has not learned from, learn the "
+                       "map from its confidence to the chance an answer is right (Platt scaling), and write the "
+                       "reader again with that calibration inside. captcha-lab train already calibrates on its "
+                       "validation part; with few labels that part is small, and a folder of a few hundred "
+                       "captchas set aside gives a closer map. solve --max-error and evaluate use it.")
+    p.add_argument("--model", required=True, help="a reader file from captcha-lab train, or a notebook's model")
+    p.add_argument("--data", required=True, help="folder of labelled captchas the reader has not been trained on")
+    p.add_argument("--out", required=True, help="the calibrated reader file to write, e.g. my-site-calibrated.model")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.set_defaults(func=_cmd_calibrate)
 
 
 def _add_guided(p: argparse.ArgumentParser) -> None:
@@ -540,10 +620,13 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     import json
 
+    from helpers.calibration import calibration_of, confidence_report
     from helpers.captcha_files import load_captchas
     from helpers.evaluation import evaluate_reader
     from helpers.readers import reader_summary
 
+    if args.max_error is not None and not 0.0 < args.max_error < 1.0:
+        raise UsageError(f"--max-error must be between 0 and 1 (0.01 for 1 %), got {args.max_error}")
     json_path = _check_json_target(args.json, args.overwrite)
     gallery_path = json_path.with_suffix(".png") if (json_path is not None and args.gallery) else None
     if args.gallery and json_path is None:
@@ -551,6 +634,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if gallery_path is not None and gallery_path.exists() and not args.overwrite:
         raise UsageError(f"{gallery_path} already exists; choose another --json file or pass --overwrite")
     reader = _load_reader(args.model)
+    if args.max_error is not None and calibration_of(reader) is None:
+        raise UsageError(f"{args.model} keeps no calibration, so --max-error has nothing to apply; calibrate it "
+                         "with captcha-lab calibrate on other labelled captchas")
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=reader.channels == 3)
     reader.check_alphabet(data.alphabet, where=f" in {args.data}")
     if reader.cuts_letters and args.length is None and not reader.lengths and len(data.lengths) == 1:
@@ -559,6 +645,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     report(f"{reader_summary(reader)}")
     report(f"reading {len(data)} captchas of {args.data} …")
     scores, solutions = evaluate_reader(reader, data.images, data.labels, length=args.length, guided=args.guided)
+    scores["confidence"] = confidence_report(reader, solutions, data.labels, max_error=args.max_error)
     result = {"model": {"path": str(args.model), "kind": reader.kind, **{k: reader.info[k] for k in
                                                                         ("data", "validation") if k in reader.info}},
               "data": {"path": str(args.data), "captchas": len(data), "skipped": len(data.skipped)},
@@ -570,12 +657,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  {source}: {100 * share:.2f} %")
     print(f"speed: {scores['captchas_per_second']:.0f} captchas/s batched (first call "
           f"{1000 * scores['first_call_seconds']:.0f} ms)")
+    _print_confidence(scores["confidence"])
     if json_path is not None:
         _write_json(json_path, result)
     if gallery_path is not None:
         _write_gallery(gallery_path, data, solutions)
         print(f"mistakes: {gallery_path}")
     return 0
+
+
+def _print_confidence(report: dict) -> None:
+    """The trust part of evaluate: calibration error, then the error among answered as fewer are answered."""
+    if "ece_calibrated" in report:
+        print(f"confidence: expected calibration error {report['ece_raw']:.3f} as read, "
+              f"{report['ece_calibrated']:.3f} calibrated (on {report['calibrated_on']} captchas)")
+    else:
+        print(f"confidence: expected calibration error {report['ece_raw']:.3f} (not calibrated: "
+              "captcha-lab calibrate gives a reader a calibration)")
+    print("  answering the surest: " + ", ".join(f"{100 * row['coverage']:.0f} % answered → {100 * row['error']:.1f} "
+                                                 "% wrong" for row in report["risk_coverage"]))
+    if "max_error" in report:
+        wrong = report["error_among_answered"]
+        print(f"  --max-error {report['max_error']:g}: {100 * report['answered']:.1f} % answered, "
+              + (f"{100 * wrong:.2f} % of them wrong" if wrong is not None else "none answered"))
 
 
 def _write_gallery(path: Path, data, solutions, most: int = 16) -> None:
@@ -609,6 +713,8 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", help="also write the scores to this JSON file")
     p.add_argument("--gallery", action="store_true", help="draw up to 16 mistakes as a PNG next to the --json file")
     p.add_argument("--length", type=int, help="characters per captcha, for letter models without a known length")
+    p.add_argument("--max-error", type=float, metavar="E",
+                   help="also report the share solve --max-error E would answer and the error among those")
     p.add_argument("--overwrite", action="store_true", help="replace existing --json / gallery files")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -705,6 +811,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train(sub)
     _add_solve(sub)
     _add_pick(sub)
+    _add_calibrate(sub)
     _add_export(sub)
     _add_evaluate(sub)
     _add_benchmark(sub)

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
+from helpers.calibration import answer_confidence
 from helpers.segmentation import as_gray_uint8
 
 if TYPE_CHECKING:
     from helpers.reader import Reader
-    from helpers.solver import Solution
 
 __all__ = ["NEAR", "THUMBNAIL", "Pick", "answer_confidence", "near_copy", "pick_to_label", "thumbnail"]
 
@@ -43,11 +43,6 @@ class Pick:
     index: int
     guess: str
     confidence: float
-
-
-def answer_confidence(solution: Solution) -> float:
-    """How sure a reader is of a whole answer: its least sure character's confidence (0 when it gave none)."""
-    return float(min(solution.confidence, default=0.0)) if solution.ok else 0.0
 
 
 def thumbnail(image: np.ndarray) -> np.ndarray:

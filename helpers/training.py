@@ -169,8 +169,10 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     images. Letter models cut the training captchas into letters (with
     labels of several lengths, reading lets segmentation count the letters:
     :func:`several_lengths_note`); the CTC reader learns from whole captchas of any
-    lengths and widths. ``validation`` decides early stopping, and its exact
-    and character accuracy go into the reader's ``info["validation"]``.
+    lengths and widths. ``validation`` decides early stopping, its exact
+    and character accuracy go into the reader's ``info["validation"]``, and the
+    map from the reader's confidence to the chance an answer is right is
+    learned on it (``info["calibration"]``, :mod:`helpers.calibration`).
     ``letters``: (balanced training letters, validation letters) already cut
     from these captchas, for letter models (the benchmark cuts once for all).
     ``report`` receives progress lines (one per epoch for the networks).
@@ -249,14 +251,20 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         note = plateau_note(exact_per_epoch)
         if note:
             report(note)
-    texts = [s.text for s in reader.read(validation[0])]
+    from helpers.calibration import answer_confidences, fit_calibration
+
+    solutions = reader.read(validation[0])
+    texts = [s.text for s in solutions]
+    lengths = sorted({len(label) for label in labels})
+    right = [text == label for text, label in zip(texts, validation[1])]
     reader.info.update({
-        "lengths": sorted({len(label) for label in labels}),
+        "lengths": lengths,
         "training": {"seconds": round(seconds, 1), "epochs": trained_epochs, "seed": seed,
                      **({"left_plateau": next((k + 1 for k, share in enumerate(exact_per_epoch) if share > 0), None)}
                         if exact_per_epoch else {})},
         "validation": {"captchas": len(texts), "exact": round(exact_match(texts, validation[1]), 4),
                        "characters": round(letter_accuracy(texts, validation[1]), 4)},
+        "calibration": fit_calibration(answer_confidences(solutions, lengths), right).to_info(),
     })
     return reader
 

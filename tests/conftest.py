@@ -41,7 +41,7 @@ def step_traces(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return traces
 
 
-# --------------------------------------------------------------------------- reader files (test_readers, test_portable, test_colour)
+# --------------------------------------------------------------------------- reader files (test_readers, test_portable, test_colour, test_picking, test_calibration)
 
 
 @pytest.fixture(scope="session")
@@ -80,7 +80,8 @@ GROUPS = {"notebooks/0[1-5]_*.ipynb": "chapters 1-5",  # each chapter reads what
           "tests/test_readers.py": "reader files",  # these use the session's `trained` readers
           "tests/test_portable.py": "reader files",
           "tests/test_colour.py": "reader files",
-          "tests/test_picking.py": "reader files"}
+          "tests/test_picking.py": "reader files",
+          "tests/test_calibration.py": "reader files"}
 # Notebooks that read what others save: before their first cell, they wait until those have run, when
 # those are part of the same test session (in the other process, say).
 NEEDS = {"notebooks/solutions/0[2-4]_*.ipynb": "notebooks/0[1-3]_*.ipynb"}  # letters, forest and CNNs

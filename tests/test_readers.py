@@ -86,7 +86,7 @@ def test_json_output_and_min_confidence(trained: dict[str, Path], folders: dict[
     answers = [json.loads(line) for line in capsys.readouterr().out.strip().splitlines()]
     assert [a["path"] for a in answers] == list(map(str, images))
     for a in answers:
-        assert set(a) == {"path", "text", "confidence", "ok", "reason", "polarity"}
+        assert set(a) == {"path", "text", "confidence", "ok", "reason", "polarity", "chance_right"}  # calibrated
         if a["ok"]:
             assert len(a["confidence"]) == len(a["text"]) == 4 and all(0 <= c <= 1 for c in a["confidence"])
     lowest = min(min(a["confidence"]) for a in answers if a["ok"])
