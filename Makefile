@@ -31,8 +31,8 @@ $(STAMP): pyproject.toml constraints.txt
 	@# PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile TensorFlow's sources again
 	@# when it imports them (10.5 s instead of 4.5 s for each kernel and test process).
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt uv && \
-	  $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e ".[course,test]" || \
-	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course,test]"
+	  $(BIN)/python -m uv pip install --quiet --compile-bytecode --python $(BIN)/python -c constraints.txt -e ".[course,test,baselines]" || \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e ".[course,test,baselines]"
 	@touch $(STAMP)
 
 run: $(STAMP)

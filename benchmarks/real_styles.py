@@ -10,6 +10,7 @@ the same trained model).
 
 Sets (``SETS``):
 
+* ``easy`` / ``medium`` / ``hard``: the course's own levels (2,000 captchas);
 * ``tight`` / ``tight-varied``: small 72x24 captchas of four tightly set letters,
   the generator's looks of that name (9,955 captchas, as the public set of
   that style);
@@ -26,7 +27,13 @@ Sets (``SETS``):
   ``colour-dark``: light text on a dark background, two to four as thick as
   the strokes), saved through JPEG at quality 60 (``colour``) or 40 (``colour-dark``);
 * ``colour-clean`` / ``colour-dark-clean``: the same captchas never saved as JPEG,
-  to see what JPEG's blurred colours cost a colour reader.
+  to see what JPEG's blurred colours cost a colour reader;
+* ``generic``: 4 to 8 characters, typeface, size, tilt and colour per captcha
+  (``generic_lookalikes.py``); ``digits``: four coloured digits saved as JPEG
+  (``digit_lookalikes.py``).
+
+``--models ddddocr`` scores the free reader a user tries first, with no label
+of the set, on the same test captchas (``pip install 'learning-captchas[baselines]'``).
 
 ``--colour`` also trains and scores each model that can read colour (cnn and
 ctc) on the captchas in colour, as ``<model>+colour``, on the same split.
@@ -85,6 +92,15 @@ def _write_colour(look: str, quality: int | None) -> Callable[[Path, int, int], 
     return write
 
 
+def _write_saved(module: str, function: str) -> Callable[[Path, int, int], None]:
+    """A writer that calls ``benchmarks.<module>.<function>(folder, count, seed=seed)``."""
+    def write(folder: Path, count: int, seed: int) -> None:
+        import importlib
+
+        getattr(importlib.import_module(f"benchmarks.{module}"), function)(folder, count, seed=seed)
+    return write
+
+
 def _write_wide(style: str) -> Callable[[Path, int, int], None]:
     def write(folder: Path, count: int, seed: int) -> None:
         from benchmarks.wide_lookalikes import save_wide_lookalikes
@@ -94,6 +110,9 @@ def _write_wide(style: str) -> Callable[[Path, int, int], None]:
 
 
 SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
+    "easy": (_write_tight("easy"), 2000),
+    "medium": (_write_tight("medium"), 2000),
+    "hard": (_write_tight("hard"), 2000),
     "tight": (_write_tight("tight"), 9955),
     "tight-varied": (_write_tight("tight-varied"), 9955),
     "noisy": (_write_noisy("public"), 1040),
@@ -106,6 +125,8 @@ SETS: dict[str, tuple[Callable[[Path, int, int], None], int]] = {
     "colour-dark": (_write_colour("dark", 40), 2000),
     "colour-clean": (_write_colour("colour", None), 2000),
     "colour-dark-clean": (_write_colour("dark", None), 2000),
+    "generic": (_write_saved("generic_lookalikes", "save_generic_lookalikes"), 2000),
+    "digits": (_write_saved("digit_lookalikes", "save_digit_lookalikes"), 2000),
 }
 """Set name -> (writer(folder, count, seed), the public set's size)."""
 
@@ -121,7 +142,8 @@ def measure(name: str, models: list[str], seed: int, count: int | None, work: Pa
     if not folder.is_dir():
         writer(folder, count, seed)
     start = time.perf_counter()
-    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2, guided=True, colour=colour)
+    results = run_benchmark(folder, models, seed=seed, test_fraction=0.2, guided=True, colour=colour,
+                            report=lambda line: print(f"{name} seed {seed}: {line}", file=sys.stderr, flush=True))
     rows = []
     for model, scores in results["models"].items():
         rows.append({"set": name, "captchas": count, "model": model, "seed": seed,

@@ -19,7 +19,8 @@ Chapter 4, whole captchas: ``solver`` (cut, classify every letter, join),
 ``evaluation`` (accuracies, where errors come from), ``reader`` (the one
 interface every trained model has: a batch of captchas in, texts with a
 confidence per character out), ``calibration`` (how far to trust an answer:
-its confidence as the chance it is right, measured), ``readers`` (a reader kept in one file and
+its confidence as the chance it is right, measured), ``baselines`` (the free
+reader a user tries first, scored beside ours), ``readers`` (a reader kept in one file and
 loaded back), ``portable`` (an exported ONNX reader, read without
 TensorFlow), ``onnx_export`` (exporting a network to ONNX, checked).
 
@@ -31,7 +32,8 @@ Chapter 6, few labels: ``variety`` (an endless stream of drawn captchas in
 many styles), ``transfer`` (pretraining on it, fine-tuning on a site's
 labels), ``pretrained`` (the start ``captcha-lab train`` fine-tunes, kept in
 the user's cache), ``selftraining`` (unlabelled captchas as pseudo-labels), ``picking`` (the
-unlabelled captchas most worth labelling),
+unlabelled captchas most worth labelling), ``labelling`` (typing their
+answers, in a widget),
 ``lookalikes`` (the look-alike "site" the chapter learns), ``benchmark``
 (experiments that train and score readers: the benchmark, learning curves).
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from helpers.baselines import BASELINES, baseline_reader
 from helpers.captcha_files import load_captchas
 from helpers.datasets import split_by_captcha
 from helpers.errors import CaptchaDataError
@@ -30,14 +31,15 @@ from helpers.training import (
 
 
 def parse_models(text: str) -> list[str]:
-    """``"rf,cnn"`` → ``["rf", "cnn"]``; ``"all"`` → every model; unknown names are an error."""
+    """``"rf,cnn"`` → ``["rf", "cnn"]``; ``"all"`` → every model the course trains; a baseline
+    (:data:`helpers.baselines.BASELINES`) by name; unknown names are an error."""
     names = [n.strip() for n in text.split(",") if n.strip()]
     if names == ["all"]:
         return list(MODEL_NAMES)
-    unknown = [n for n in names if n not in MODEL_NAMES]
+    unknown = [n for n in names if n not in MODEL_NAMES + BASELINES]
     if unknown or not names:
         raise CaptchaDataError(f"unknown model(s) {', '.join(unknown) or '(none given)'}; "
-                               f"choose from {', '.join(MODEL_NAMES)} or all")
+                               f"choose from {', '.join(MODEL_NAMES + BASELINES)} or all")
     return names
 
 
@@ -58,7 +60,9 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     (:func:`helpers.solver.solve`): the same trained model, other cuts. With
     ``colour``, every model that can read colour (``COLOUR_MODELS``) is also
     trained and scored on the captchas in colour, as ``<model>+colour``, on the
-    same split. ``epochs``: the most epochs for the networks (default: each
+    same split. A baseline among ``models`` (``"ddddocr"``, :mod:`helpers.baselines`)
+    learns nothing: it reads the same test captchas, in colour, restricted to
+    the set's alphabet, and its ``train_seconds`` is 0. ``epochs``: the most epochs for the networks (default: each
     chooses from the set size, as ``captcha-lab train`` does).
     """
     if epochs is not None and epochs < 1:
@@ -68,7 +72,9 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
                                argument="test_fraction")
     runs = [(name, False) for name in models] + [(name, True) for name in models if colour and name in COLOUR_MODELS]
     keys = [name + "+colour" * in_colour for name, in_colour in runs]
-    targets = _check_save_folder(save_models, keys, overwrite) if save_models is not None else {}
+    trained_keys = [key for key in keys if key not in BASELINES]
+    targets = _check_save_folder(save_models, trained_keys, overwrite) if save_models is not None else {}
+    baselines = {name: baseline_reader(name, ()) for name in models if name in BASELINES}  # missing: say so first
     data = load_captchas(data_dir, skip_bad=skip_bad, colour=colour)
     if len(data) < 20:
         raise CaptchaDataError(f"{data_dir} holds only {len(data)} captchas; a benchmark needs at least 20")
@@ -96,7 +102,18 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
         "models": {},
     }
     colour_letters = None
+    for name in baselines:
+        report(f"reading the test captchas with {name}, which learns nothing from them …")
+        in_colour = data if colour else load_captchas(data_dir, skip_bad=skip_bad, colour=True)
+        reader = baseline_reader(name, data.labels)
+        scores, _ = evaluate_reader(reader, [in_colour.images[i] for i in split["test"]], test_labels, repeats=1)
+        results["models"][name] = {"letter_accuracy": scores["characters"], "captcha_accuracy": scores["exact"],
+                                   "segmentation_failure_rate": 0.0, "train_seconds": 0.0,
+                                   "solve_per_second": scores["captchas_per_second"],
+                                   "first_call_seconds": scores["first_call_seconds"]}
     for (name, in_colour), key in zip(runs, keys):
+        if name in BASELINES:
+            continue
         if in_colour and name in LETTER_MODELS and colour_letters is None:
             colour_letters = cut_letters(part("train"), part("validation"), seed=seed, report=report, colour=True)
         report(f"training {key} …")

@@ -36,6 +36,7 @@ __all__ = [
     "MANIFEST_NAME",
     "CaptchaSet",
     "captcha_filenames",
+    "check_filename_label",
     "load_captchas",
     "read_image",
     "save_captchas",
@@ -60,8 +61,8 @@ _PIL_FORMATS: tuple[str, ...] = ("PNG", "JPEG", "BMP")
 _UNSAFE_NAME_CHARS = frozenset({"/", "\\", "\0", os.sep} | ({os.altsep} if os.altsep else set()))
 
 
-def _check_filename_label(label: str) -> None:
-    """Refuse labels that would make an unsafe or surprising file name."""
+def check_filename_label(label: str) -> None:
+    """Refuse labels that would make an unsafe or surprising file name (:class:`CaptchaDataError`)."""
     problem = ""
     if not label:
         problem = "it is empty"
@@ -80,8 +81,8 @@ def _check_filename_label(label: str) -> None:
                 break
     if problem:
         raise CaptchaDataError(
-            f"cannot use label {label!r} as a file name: {problem}; draw captchas from an "
-            "alphabet without '/', '\\', '.', spaces or control characters"
+            f"cannot use label {label!r} as a file name: {problem}; use labels (and an alphabet) "
+            "without '/', '\\', '.', spaces or control characters"
         )
 
 
@@ -153,7 +154,7 @@ def save_captchas(captchas: Sequence[Captcha], out_dir: Path, *, overwrite: bool
     out_dir = Path(out_dir)
     captchas = list(captchas)
     for c in captchas:
-        _check_filename_label(c.label)
+        check_filename_label(c.label)
     if out_dir.exists() and not out_dir.is_dir():
         raise CaptchaDataError(f"{out_dir} exists and is not a folder; choose another output folder")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:

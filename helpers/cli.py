@@ -762,7 +762,9 @@ def _add_benchmark(sub: argparse._SubParsersAction) -> None:
                        "solve the test captchas and report accuracy (failed cuts count as wrong).")
     p.add_argument("--data", required=True, help="folder of labelled captchas (<label>.png, or image + .txt)")
     p.add_argument("--models", default="rf,cnn,cnn-original",
-                   help="comma-separated: rf, cnn, cnn-original, ctc, or all (default: rf,cnn,cnn-original)")
+                   help="comma-separated: rf, cnn, cnn-original, ctc, or all (default: rf,cnn,cnn-original); "
+                   "ddddocr scores the free reader a user tries first, with no label of the set (needs "
+                   "pip install 'learning-captchas[baselines]')")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of captchas for testing (default: 0.2)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--epochs", type=int,

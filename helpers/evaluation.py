@@ -116,18 +116,18 @@ def sign_test(only_a: int, only_b: int) -> float:
     return 1.0 if n == 0 else float(binomtest(only_a, n, 0.5).pvalue)
 
 
-def reader_error_sources(kind: str, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
+def reader_error_sources(cuts_letters: bool, solutions: Sequence[Solution], labels: Sequence[str]) -> dict[str, float]:
     """Shares (summing to 1) of captchas read right and of each kind of error a labelled folder can tell.
 
-    Letter models: :func:`error_sources` without true boxes (a folder of
-    files has none), so a misplaced cut and a misread letter are counted
-    together. The CTC reader: "read too few or too many characters" or "right
-    number of characters, some wrong".
+    Readers that cut letters (``cuts_letters``): :func:`error_sources` without
+    true boxes (a folder of files has none), so a misplaced cut and a misread
+    letter are counted together. Readers of whole captchas (CTC): "read too few
+    or too many characters" or "right number of characters, some wrong".
     """
     n = len(labels)
     if n == 0:
         raise ValueError("no captchas to score")
-    if kind != "ctc":
+    if cuts_letters:
         return error_sources(solutions, labels)
     solved = sum(s.ok and s.text == t for s, t in zip(solutions, labels))
     wrong_count = sum(len(s.text) != len(t) for s, t in zip(solutions, labels))
@@ -181,7 +181,7 @@ def evaluate_reader(reader, images: Sequence[np.ndarray], labels: Sequence[str],
         "exact": round(right / len(labels), 4),
         "exact_interval_95": [round(low, 4), round(high, 4)],
         "characters": round(letter_accuracy(texts, labels), 4),
-        "errors": {k: round(v, 4) for k, v in reader_error_sources(reader.kind, solutions, labels).items()},
+        "errors": {k: round(v, 4) for k, v in reader_error_sources(reader.cuts_letters, solutions, labels).items()},
         "first_call_seconds": round(first_call, 3),
         "captchas_per_second": round(per_second, 1),
     }

@@ -40,7 +40,7 @@ def test_error_sources_without_true_boxes_cannot_tell_misplaced_from_misread() -
     sols = [solution("ABCD"), solution("", ok=False), solution("ABXD"), solution("WXYZ")]
     sources = error_sources(sols, ["ABCD", "EFGH", "ABCD", "WXYZ"])
     assert sources == {SOLVED: 0.5, WRONG_COUNT: 0.25, UNTOLD: 0.25}
-    assert reader_error_sources("cnn", sols, ["ABCD", "EFGH", "ABCD", "WXYZ"]) == sources
+    assert reader_error_sources(True, sols, ["ABCD", "EFGH", "ABCD", "WXYZ"]) == sources
 
 
 def test_error_sources_counts_a_misplaced_cut_as_a_cut_error() -> None:
