@@ -3,9 +3,9 @@
 A reader gives every character a confidence (:mod:`helpers.solver`), and a
 whole answer is as sure as its least sure character
 (:func:`answer_confidence`). That number orders answers from surest to least
-sure, but it is not a probability: a network trained to its labels says 0.99
-for answers it gets right far less often than 99 times in 100.
-*Calibration* maps it to one. :func:`fit_calibration` learns the map on the
+sure, but it is not a probability: how often answers given 0.9 are right
+depends on the reader and the site (the course's CTC readers are right more
+often than their least sure character says). *Calibration* maps it to one. :func:`fit_calibration` learns the map on the
 reader's validation captchas (right or wrong, with their confidences) by
 Platt scaling: a logistic regression on the confidence's log-odds, two
 numbers, which a few dozen captchas can pin down where a binned or isotonic

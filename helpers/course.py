@@ -94,7 +94,7 @@ def execute_in_place(path: Path, timeout: int = 1800) -> None:
 
     Uses the environment ``make test`` runs nbval with (static figures
     instead of widgets, chapter 6's stream drawn in the kernel) and records
-    no timing metadata, so the file changes only where outputs do.
+    no timing metadata nor widget state, so the file changes only where outputs do.
     """
     import nbformat
     from nbclient import NotebookClient
@@ -102,7 +102,8 @@ def execute_in_place(path: Path, timeout: int = 1800) -> None:
     for name, value in {"PYTHONHASHSEED": "0", "CAPTCHA_WIDGETS": "0", "CAPTCHA_PRETRAIN_WORKERS": "0"}.items():
         os.environ.setdefault(name, value)
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False,
+    # no widget state either: a headless run shows no widget, and the state would only weigh on the file
+    NotebookClient(notebook, timeout=timeout, kernel_name="python3", record_timing=False, store_widget_state=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     for cell in notebook.cells:
         cell.metadata.pop("execution", None)
