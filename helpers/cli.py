@@ -507,7 +507,7 @@ def _add_pick(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("pick", help="list the unlabelled captchas most worth labelling (least sure first)",
                        description="Read a folder of unlabelled captchas with a trained model and print the "
                        "COUNT it is least sure of, one line each: path, the model's guess and its confidence "
-                       "(its least sure character's), least sure first. A captcha that is a near-copy of one "
+                       "(its least sure character's; 0 for an answer of a length it never learned), least sure first. A captcha that is a near-copy of one "
                        "already listed (the same picture saved twice or re-encoded) is skipped. Label those "
                        "captchas and train again on all your labels (a CTC reader can start from this one with "
                        "train --init).")

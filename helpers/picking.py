@@ -4,7 +4,8 @@ Labels are what a site's captchas cost (chapter 6). A reader that already
 reads part of a site answers some captchas surely and others barely; a
 label teaches it most where it is unsure. :func:`pick_to_label` reads a batch
 of unlabelled captchas, orders them by the reader's confidence in its answer
-(:func:`answer_confidence`, least sure first) and keeps the first ``count``
+(:func:`helpers.calibration.answer_confidence`, least sure first; an answer of a
+length the reader never learned counts as not sure at all) and keeps the first ``count``
 that are not near-copies of one picked before (:func:`near_copy`: the same
 captcha saved twice, or re-encoded), so no label is spent twice on one
 picture. ``captcha-lab pick`` runs it on a folder.
@@ -72,7 +73,7 @@ def pick_to_label(reader: Reader, images: Sequence[np.ndarray], count: int, *, n
     if count < 1:
         raise ValueError(f"count must be at least 1, got {count}")
     solutions = reader.read(list(images))
-    sureness = [answer_confidence(s) for s in solutions]
+    sureness = [answer_confidence(s, getattr(reader, "lengths", ())) for s in solutions]  # a length never learned: 0
     picks: list[Pick] = []
     kept: list[np.ndarray] = []
     for k in sorted(range(len(solutions)), key=lambda i: (sureness[i], i)):

@@ -84,3 +84,13 @@ def test_pick_refuses_what_it_cannot_use(trained: dict[str, Path], tmp_path: Pat
     with pytest.raises(SystemExit):
         main(["pick", "--help"])
     assert "least sure first" in capsys.readouterr().out
+
+
+def test_an_answer_of_a_length_never_learned_comes_first() -> None:
+    images = [c.image for c in generate_captchas(3, "medium", seed=6)]
+    reader = SureOf([0.9, 0.8, 0.95])
+    reader.lengths = [3]  # it learned labels of 3 characters
+    reader.read = lambda batch: [Solution(text, np.array([0.99, s], np.float32), np.zeros((2, 4), np.int32), ok=True)
+                                 for text, s in zip(["ab3", "cd", "ef4"], reader.sureness)]
+    assert [p.index for p in pick_to_label(reader, images, 3)] == [1, 0, 2]  # "cd" has 2 characters, not 3
+    assert pick_to_label(reader, images, 1)[0].confidence == 0.0
