@@ -26,7 +26,7 @@ LABELS, CALIBRATION, HELD_OUT = 200, 200, 800
 
 def measure(init, seed: int, max_error: float) -> list[dict]:
     """Fine-tune on 200 labels, calibrate on its 20 validation captchas and on 200 more; score both on 800."""
-    from helpers.calibration import answer_confidences, fit_calibration
+    from helpers.calibration import calibrate_reader
     from helpers.datasets import split_by_captcha
     from helpers.lookalikes import noisy_lookalikes
     from helpers.training import train_reader
@@ -42,9 +42,7 @@ def measure(init, seed: int, max_error: float) -> list[dict]:
     held = (images[LABELS + CALIBRATION:], labels[LABELS + CALIBRATION:])
     held_solutions = reader.read(held[0])
     rows = [_row("its 20 validation captchas", reader, held_solutions, held[1], seed, seconds, max_error)]
-    spare_solutions = reader.read(images[spare])
-    right = [s.text == label for s, label in zip(spare_solutions, labels[spare])]
-    reader.info["calibration"] = fit_calibration(answer_confidences(spare_solutions, reader.lengths), right).to_info()
+    calibrate_reader(reader, reader.read(images[spare]), labels[spare])  # as captcha-lab calibrate does
     rows.append(_row(f"{CALIBRATION} more, set aside", reader, held_solutions, held[1], seed, seconds, max_error))
     return rows
 

@@ -74,7 +74,6 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
     keys = [name + "+colour" * in_colour for name, in_colour in runs]
     trained_keys = [key for key in keys if key not in BASELINES]
     targets = _check_save_folder(save_models, trained_keys, overwrite) if save_models is not None else {}
-    baselines = {name: baseline_reader(name, ()) for name in models if name in BASELINES}  # missing: say so first
     data = load_captchas(data_dir, skip_bad=skip_bad, colour=colour)
     if len(data) < 20:
         raise CaptchaDataError(f"{data_dir} holds only {len(data)} captchas; a benchmark needs at least 20")
@@ -84,6 +83,7 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
         report(f"skipped {len(data.skipped)} bad files, e.g. {data.skipped[0][0].name}: {data.skipped[0][1]}")
     report(f"{len(data)} captchas, alphabet {data.alphabet}, lengths {lengths}; "
            f"{len(split['train'])} train / {len(split['validation'])} validation / {len(split['test'])} test")
+    baselines = {name: baseline_reader(name, data.labels) for name in models if name in BASELINES}  # before training
     notes = {several_lengths_note(name, data.labels) for name in models} - {""}
     for note in sorted(notes):
         report(note)
@@ -102,10 +102,9 @@ def run_benchmark(data_dir: Path, models: Sequence[str], *, test_fraction: float
         "models": {},
     }
     colour_letters = None
-    for name in baselines:
+    for name, reader in baselines.items():
         report(f"reading the test captchas with {name}, which learns nothing from them …")
         in_colour = data if colour else load_captchas(data_dir, skip_bad=skip_bad, colour=True)
-        reader = baseline_reader(name, data.labels)
         scores, _ = evaluate_reader(reader, [in_colour.images[i] for i in split["test"]], test_labels, repeats=1)
         results["models"][name] = {"letter_accuracy": scores["characters"], "captcha_accuracy": scores["exact"],
                                    "segmentation_failure_rate": 0.0, "train_seconds": 0.0,

@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from helpers.reader import Reader
     from helpers.solver import Solution
 
-__all__ = ["BINS", "ENOUGH_TO_CALIBRATE", "Calibration", "answer_confidence", "answer_confidences", "calibration_of",
-           "confidence_report", "expected_calibration_error", "fit_calibration", "risk_coverage"]
+__all__ = ["BINS", "ENOUGH_TO_CALIBRATE", "Calibration", "answer_confidence", "answer_confidences", "calibrate_reader",
+           "calibration_of", "confidence_report", "expected_calibration_error", "fit_calibration", "risk_coverage"]
 
 ENOUGH_TO_CALIBRATE: int = 200
 """Labelled captchas a calibration needs to be close. Measured on the noisy look-alike with a reader
@@ -194,6 +194,15 @@ def fit_calibration(confidence: np.ndarray, right: np.ndarray) -> Calibration:
     model.fit(np.r_[x, x], np.r_[np.ones(len(x)), np.zeros(len(x))], sample_weight=np.r_[target, 1 - target])
     return Calibration(float(model.coef_[0, 0]), float(model.intercept_[0]), tuple(float(c) for c in confidence),
                        n_right)
+
+
+def calibrate_reader(reader: Reader, solutions: Sequence[Solution], labels: Sequence[str]) -> Calibration:
+    """Fit the reader's calibration on its ``solutions`` of labelled captchas it did not learn from, and keep it
+    in ``reader.info["calibration"]`` (what ``train`` and ``calibrate`` store); returns it."""
+    right = [s.ok and s.text == label for s, label in zip(solutions, labels)]
+    calibration = fit_calibration(answer_confidences(solutions, reader.lengths), right)
+    reader.info["calibration"] = calibration.to_info()
+    return calibration
 
 
 def calibration_of(reader: Reader) -> Calibration | None:

@@ -520,7 +520,7 @@ def _add_pick(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
-    from helpers.calibration import answer_confidences, expected_calibration_error, fit_calibration
+    from helpers.calibration import answer_confidences, calibrate_reader, expected_calibration_error
     from helpers.captcha_files import load_captchas
     from helpers.models import ModelFileError
     from helpers.portable import is_onnx_file
@@ -541,11 +541,11 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     report(f"reading {len(data)} captchas of {args.data} …")
     length = next(iter(data.lengths)) if reader.cuts_letters and not reader.lengths and len(data.lengths) == 1 else None
     solutions = reader.read(data.images, length)
+    calibration = calibrate_reader(reader, solutions, data.labels)
+    reader.info["calibration"]["data"] = str(args.data)
+    save_reader(reader, target, overwrite=args.overwrite)
     raw = answer_confidences(solutions, reader.lengths)
     right = [s.ok and s.text == label for s, label in zip(solutions, data.labels)]
-    calibration = fit_calibration(raw, right)
-    reader.info["calibration"] = {**calibration.to_info(), "data": str(args.data)}
-    save_reader(reader, target, overwrite=args.overwrite)
     print(f"calibrated on {len(data)} captchas ({sum(right)} read right): expected calibration error "
           f"{expected_calibration_error(raw, right):.3f} as read, "
           f"{expected_calibration_error(calibration.probability(raw), right):.3f} calibrated, on these same captchas; "

@@ -251,21 +251,19 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
         note = plateau_note(exact_per_epoch)
         if note:
             report(note)
-    from helpers.calibration import answer_confidences, fit_calibration
+    from helpers.calibration import calibrate_reader
 
     solutions = reader.read(validation[0])
     texts = [s.text for s in solutions]
-    lengths = sorted({len(label) for label in labels})
-    right = [text == label for text, label in zip(texts, validation[1])]
     reader.info.update({
-        "lengths": lengths,
+        "lengths": sorted({len(label) for label in labels}),
         "training": {"seconds": round(seconds, 1), "epochs": trained_epochs, "seed": seed,
                      **({"left_plateau": next((k + 1 for k, share in enumerate(exact_per_epoch) if share > 0), None)}
                         if exact_per_epoch else {})},
         "validation": {"captchas": len(texts), "exact": round(exact_match(texts, validation[1]), 4),
                        "characters": round(letter_accuracy(texts, validation[1]), 4)},
-        "calibration": fit_calibration(answer_confidences(solutions, lengths), right).to_info(),
     })
+    calibrate_reader(reader, solutions, validation[1])  # on the lengths just stored
     return reader
 
 
