@@ -289,7 +289,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", metavar="FILE",
                    help="with --model ctc: start from this pretrained reader (captcha-lab pretrain) and fine-tune "
                         "it; its alphabet is mapped onto the folder's (default: the course's pretrained reader, "
-                        "built once into your cache folder, about 15 minutes)")
+                        "built once into your cache folder, up to an hour)")
     p.add_argument("--from-scratch", action="store_true",
                    help="with --model ctc: train from random weights instead of a pretrained reader")
     p.add_argument("--unlabelled", metavar="DIR",
