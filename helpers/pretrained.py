@@ -11,8 +11,9 @@ share of web looks), so it is the same reader on every run on one machine;
 ``captcha-lab pretrain`` with the same options builds the same reader
 (:func:`start_command` prints that command). The first ``train`` that needs
 it builds it (with a progress bar; its 6,000 steps took 56 minutes on one
-core, with the captchas drawn in the same process and the other core busy) and keeps it in the user's cache folder (:func:`cache_folder`); later runs load
-it from there.
+core, with the captchas drawn in the same process and the other core busy)
+and keeps it in the user's cache folder (:func:`cache_folder`); later runs
+load it from there.
 """
 
 from __future__ import annotations
