@@ -178,8 +178,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if args.colour and args.model not in COLOUR_MODELS:
         raise UsageError(f"--colour: the {args.model} model reads gray letters; colour input is for "
                          f"--model {' or --model '.join(COLOUR_MODELS)}")
-    if args.colour and init is not None:
-        raise UsageError("--colour cannot go with --init: the pretrained reader reads gray captchas")
+    if init is not None and init.channels == 3 and not args.colour:
+        raise UsageError(f"--init {args.init} reads captchas in colour: add --colour")
     report = _progress(args)
     data = load_captchas(Path(args.data), skip_bad=args.skip_bad, colour=args.colour)
     if len(data) < 10:
@@ -193,11 +193,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if several_lengths_note(args.model, data.labels):
         report(several_lengths_note(args.model, data.labels))
     unlabelled = None if args.unlabelled is None else _unlabelled(args, data, report)
-    if args.model == "ctc" and init is None and not args.colour and not args.from_scratch:
+    if args.model == "ctc" and init is None and not args.from_scratch:
         init = _default_start(args, report)
     elif args.model == "ctc":
-        why = "--colour: the pretrained reader reads gray captchas" if args.colour and not args.from_scratch else \
-            "--from-scratch" if init is None else f"--init {args.init}"
+        why = "--from-scratch" if init is None else f"--init {args.init}"
         print(f"start: {'from scratch' if init is None else 'the pretrained reader ' + args.init} ({why})")
 
     def part(name: str):
@@ -304,7 +303,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                    help="share of captchas kept out of training to validate (default: 0.1)")
     p.add_argument("--colour", action="store_true",
                    help="read the captchas in colour, not gray (cnn, ctc); the reader file remembers it, so solve "
-                        "and evaluate do the same")
+                        "and evaluate do the same. A gray pretrained start (ctc) learns colour input")
     p.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable or unlabelled files (counted)")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

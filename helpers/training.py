@@ -183,7 +183,8 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     reader trained from scratch (default ``ctc.CTC_HEIGHT`` and ``ctc.CTC_STEP_WIDTH``;
     a fine-tuned reader keeps those of ``init``). ``colour``: the network reads
     RGB instead of gray (pass the captchas in colour, e.g.
-    ``load_captchas(colour=True)``); the saved reader remembers it.
+    ``load_captchas(colour=True)``); the saved reader remembers it. A gray
+    ``init`` then learns colour input (:func:`helpers.transfer.to_colour`).
     """
     from helpers.errors import CaptchaDataError
     from helpers.evaluation import exact_match, letter_accuracy
@@ -194,9 +195,9 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     if colour and kind not in COLOUR_MODELS:
         raise CaptchaDataError(f"the {kind} model reads gray letters only; colour input is for "
                                f"{' and '.join(COLOUR_MODELS)}")
-    if colour and init is not None:
-        raise CaptchaDataError("a pretrained reader reads gray captchas, so fine-tuning it keeps gray input; "
-                               "train from scratch for colour input")
+    if init is not None and init.channels == 3 and not colour:
+        raise CaptchaDataError("the pretrained reader reads colour captchas: fine-tune it on colour input "
+                               "(load the captchas in colour and pass colour=True)")
     labels = list(train[1]) + list(validation[1])
     alphabet = alphabet or "".join(sorted(set("".join(labels))))
     start = time.perf_counter()
@@ -204,14 +205,19 @@ def train_reader(kind: str, train: "tuple[list[np.ndarray], list[str]]",
     if init is not None:
         if kind != "ctc" or init.cuts_letters:
             raise CaptchaDataError(f"only a CTC reader can start from a pretrained one (asked: {kind} from {init.kind})")
-        from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune, map_alphabets
+        from helpers.transfer import FINE_TUNE_EPOCHS, FROZEN_EPOCHS, fine_tune, map_alphabets, to_colour
 
         epochs = epochs or FINE_TUNE_EPOCHS
         planned = map_alphabets(init.alphabet, alphabet)
         report(f"alphabet: {len(planned.kept)} characters the pretrained reader knows"
                + (f", {len(planned.new)} new ({planned.new})" if planned.new else "")
                + (f"; {len(planned.dropped)} of its characters dropped" if planned.dropped else ""))
-        model, history, mapping = fine_tune(init.model, train, validation, alphabet=alphabet, seed=seed,
+        start_model = init.model
+        if colour and init.channels == 1:
+            start_model = to_colour(init.model)
+            report("colour: the gray pretrained reader now sees red, green and blue, weighted as in gray; "
+                   "fine-tuning learns from the colours")
+        model, history, mapping = fine_tune(start_model, train, validation, alphabet=alphabet, seed=seed,
                                             epochs=epochs,
                                             callbacks=[_epoch_printer(report, FROZEN_EPOCHS + epochs)])
         reader = Reader("ctc", model, {"init": {

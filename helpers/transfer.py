@@ -13,6 +13,9 @@ few hundred labelled captchas:
   layer keeps its weights, and in the last one (a character's scores) a
   character both alphabets share keeps its row; a new one starts fresh;
   one the new alphabet lacks is dropped.
+* :func:`to_colour` gives a gray reader colour input: it starts out reading a
+  colour captcha as it read the captcha's gray version, and fine-tuning can
+  then learn from the colours.
 * :func:`fine_tune` trains the adapted model on the labelled captchas: a
   few epochs with only the last layer learning (the rest frozen), then all
   layers at a smaller learning rate, keeping the epoch with the lowest
@@ -37,7 +40,7 @@ from helpers.variety import PRETRAIN_ALPHABET, PRETRAIN_LENGTHS, varied_batch
 keras = import_keras()
 
 __all__ = ["FINE_TUNE_EPOCHS", "FROZEN_EPOCHS", "PRETRAIN_MINUTES", "AlphabetMap", "adapt_alphabet",
-           "fine_tune", "map_alphabets", "pretrain", "stream_batches"]
+           "fine_tune", "map_alphabets", "pretrain", "stream_batches", "to_colour"]
 
 PRETRAIN_MINUTES: float = 10.0
 """Default time budget of ``captcha-lab pretrain`` in minutes."""
@@ -349,6 +352,48 @@ def adapt_alphabet(model: Any, alphabet: str) -> tuple[Any, AlphabetMap]:
     return adapted, map_alphabets(old, new)
 
 
+LUMA: tuple[float, float, float] = (0.299, 0.587, 0.114)
+"""Shares of red, green and blue in the gray value of a pixel, as OpenCV's and Pillow's RGB-to-gray
+conversions weigh them (ITU-R BT.601): the gray the course's readers see."""
+
+
+def to_colour(model: Any) -> Any:
+    """A copy of a gray CTC model (``ctc.build_crnn``) that reads colour (RGB) captchas.
+
+    Every layer keeps its weights. The first convolution, whose kernel sees one
+    gray channel, gets one kernel per colour channel: the gray kernel times that
+    channel's share of gray (:data:`LUMA`). Its output for a colour image is
+    then the gray model's for the image's gray version, so the copy starts out
+    reading as the gray model does (up to the contrast stretch, which works on
+    all channels together), and fine-tuning can learn from the colours. A
+    colour model is returned unchanged.
+
+    Returns:
+        The colour model, (B, H, W, 3) in; not compiled.
+    """
+    if ctc.channels_of(model) == 3:
+        return model
+    gray_shape = [None, *model.input_shape[1:]]  # (B, H, W, 1): the input's, and the augmentation's out
+
+    def recoloured(node: Any) -> Any:
+        """The model's configuration with every (B, H, W, 1) shape, up to the first convolution, given 3 channels."""
+        if isinstance(node, dict):
+            return {key: recoloured(value) for key, value in node.items()}
+        if isinstance(node, (list, tuple)):
+            return [*gray_shape[:3], 3] if list(node) == gray_shape else [recoloured(value) for value in node]
+        return node
+
+    coloured = keras.Model.from_config(recoloured(model.get_config()))
+    for layer in coloured.layers:
+        if not layer.weights:
+            continue
+        weights = model.get_layer(layer.name).get_weights()
+        if layer.name == "conv1":  # kernel (kh, kw, 1, filters) -> (kh, kw, 3, filters)
+            weights[0] = weights[0] * np.asarray(LUMA, dtype=weights[0].dtype)[None, None, :, None]
+        layer.set_weights(weights)
+    return coloured
+
+
 # --------------------------------------------------------------------------- fine-tuning
 
 
@@ -368,7 +413,8 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     once the reader reads a validation captcha exactly: :class:`helpers.ctc.PlateauAwareStopping`).
 
     Args:
-        pretrained: a CTC model (``ctc.build_crnn``), left unchanged.
+        pretrained: a CTC model (``ctc.build_crnn``), left unchanged; it reads the captchas in colour
+            when it has colour input (:func:`to_colour`), in gray otherwise.
         train, validation: (images, labels); uint8 (H, W) or (H, W, 3) images of any size.
         alphabet: the characters of the labels (stored in the model).
 
@@ -386,7 +432,8 @@ def fine_tune(pretrained: Any, train: tuple[Sequence[np.ndarray], Sequence[str]]
     height, width = ctc.input_size(model)
     data = ctc.training_data(*train, *validation, alphabet=alphabet, height=height, width=width,
                              keep_aspect=width is None, crop_text=ctc.crops_text(model),
-                             step_width=ctc.step_width_of(model), batch_size=batch_size, seed=seed)
+                             step_width=ctc.step_width_of(model), batch_size=batch_size, seed=seed,
+                             channels=ctc.channels_of(model))
     history: dict[str, list[float]] = {"loss": [], "val_loss": [], "val_exact": []}
 
     def fit(epochs_here: int, rate: Any, more: Sequence[Any] = ()) -> None:

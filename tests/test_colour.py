@@ -42,7 +42,7 @@ def readers(looks: dict[str, Path], trained: dict[str, Path]) -> dict[str, Path]
     for name, kind in (("ctc-colour", "ctc"), ("cnn-colour", "cnn")):
         out[name] = looks["root"] / f"{name}.model"
         assert main(["train", "--data", str(looks["colour"]), "--model", kind, "--out", str(out[name]),
-                     "--quiet", "--epochs", "1", "--colour"]) == 0
+                     "--quiet", "--epochs", "1", "--colour"] + ["--from-scratch"] * (kind == "ctc")) == 0
     return out
 
 
@@ -160,10 +160,28 @@ def test_colour_is_refused_where_it_cannot_work(looks: dict[str, Path], readers:
     out = looks["root"] / "never.model"
     assert main(["train", "--data", str(looks["colour"]), "--model", "rf", "--colour", "--out", str(out)]) == 2
     assert "colour input is for --model cnn or --model ctc" in capsys.readouterr().err
-    assert main(["train", "--data", str(looks["colour"]), "--model", "ctc", "--colour", "--init",
-                 str(readers["ctc"]), "--out", str(out)]) == 2
-    assert "--colour cannot go with --init" in capsys.readouterr().err
+    assert main(["train", "--data", str(looks["colour"]), "--model", "ctc", "--init", str(readers["ctc-colour"]),
+                 "--out", str(out)]) == 2
+    assert f"--init {readers['ctc-colour']} reads captchas in colour: add --colour" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_a_gray_pretrained_start_learns_colour_input(looks: dict[str, Path], readers: dict[str, Path],
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """train --colour --init GRAY fine-tunes the gray reader on the captchas in colour (helpers.transfer.to_colour):
+    the result is a colour reader, and solve reads the files in colour for it."""
+    out = looks["root"] / "from-gray.model"
+    assert main(["train", "--data", str(looks["colour"]), "--model", "ctc", "--colour", "--init", str(readers["ctc"]),
+                 "--epochs", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr()
+    assert f"start: the pretrained reader {readers['ctc']} (--init" in printed.out
+    assert "colour: the gray pretrained reader now sees red, green and blue" in printed.err
+    tuned, start = load_reader(out), load_reader(readers["ctc"])
+    assert (tuned.channels, start.channels) == (3, 1) and tuned.info["init"]["kept"]
+    fresh = load_captchas(looks["colour-fresh"], colour=True)
+    main(["solve", "--json", "--model", str(out), str(looks["colour-fresh"])])
+    assert [json.loads(line)["text"] for line in capsys.readouterr().out.splitlines()] == \
+        [s.text for s in tuned.read(fresh.images)]
 
 
 @pytest.mark.parametrize("name", ["ctc-colour", "cnn-colour"])

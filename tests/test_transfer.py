@@ -187,3 +187,24 @@ def test_train_init_refuses_what_is_not_a_pretrained_ctc_reader(tmp_path: Path,
     assert "--from-scratch is for --model ctc" in capsys.readouterr().err
     assert not (tmp_path / "out.model").exists()
 
+
+
+def test_to_colour_reads_a_colour_image_as_the_gray_model_reads_its_gray_version() -> None:
+    from helpers.transfer import LUMA, to_colour
+
+    gray_model = ctc.build_crnn(32, None, 3, alphabet="ABC", seed=0)
+    before = [w.copy() for w in gray_model.get_weights()]
+    colour_model = to_colour(gray_model)
+    assert colour_model.input_shape == (None, 32, None, 3) and ctc.channels_of(gray_model) == 1
+    rgb = np.random.default_rng(0).random((2, 32, 48, 3)).astype("float32")  # (B, H, W, 3) in [0, 1]
+    gray = (rgb @ np.asarray(LUMA, dtype="float32"))[..., None]  # (B, H, W, 1): OpenCV's RGB to gray
+    assert np.abs(colour_model.predict(rgb, verbose=0) - gray_model.predict(gray, verbose=0)).max() < 1e-5
+    assert all(np.array_equal(a, b) for a, b in zip(before, gray_model.get_weights()))  # the gray model is unchanged
+    assert to_colour(colour_model) is colour_model
+    import cv2
+
+    from helpers.captcha_files import to_gray
+
+    pixels = np.random.default_rng(1).integers(0, 256, (20, 30, 3), dtype=np.uint8)
+    for seen in (to_gray(pixels), cv2.cvtColor(pixels, cv2.COLOR_RGB2GRAY)):  # files read gray; a reader's own rule
+        assert np.abs(seen.astype(float) - pixels @ np.asarray(LUMA)).max() <= 1
