@@ -156,8 +156,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--validation-fraction must be between 0.02 and 0.5, got {args.validation_fraction}")
     if args.epochs is not None and args.epochs < 1:
         raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.unlabelled is not None and (args.model != "ctc" or args.colour):
-        raise UsageError("--unlabelled is for --model ctc reading gray captchas (without --colour)")
+    if args.unlabelled is not None and args.model != "ctc":
+        raise UsageError(f"--unlabelled is for --model ctc, not {args.model}")
     if args.unlabelled is not None and not Path(args.unlabelled).is_dir():
         raise UsageError(f"--unlabelled {args.unlabelled} is not a folder; give the folder of unlabelled captchas")
     if not 0.0 < args.keep_above <= 1.0 or args.rounds < 1:
@@ -210,7 +210,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
         reader, _ = self_train(part("train"), part("validation"), unlabelled[0], seed=args.seed,
                                alphabet=data.alphabet, init=init, epochs=args.epochs, rounds=args.rounds,
-                               keep_above=args.keep_above, truth=unlabelled[1], report=report)
+                               keep_above=args.keep_above, truth=unlabelled[1], colour=args.colour, report=report)
     reader.info["data"] = {"folder": Path(args.data).resolve().name, "captchas": len(data),
                            "train": len(split["train"]), "validation": len(split["validation"]),
                            "skipped": len(data.skipped), "seed": args.seed}
@@ -233,7 +233,7 @@ def _unlabelled(args: argparse.Namespace, data, report) -> tuple[list, list[str]
     from helpers.captcha_files import load_captchas
     from helpers.errors import CaptchaDataError
 
-    paths, problems, readable = _read_files([args.unlabelled])
+    paths, problems, readable = _read_files([args.unlabelled], colour=args.colour)
     if problems:
         report(f"--unlabelled: skipped {len(problems)} unreadable files, e.g. {paths[min(problems)].name}")
     images = [image for _, image in readable]

@@ -67,14 +67,14 @@ def confident_readings(reader: "Reader", images: Sequence[np.ndarray], *, keep_a
 def self_train(train: tuple[list[np.ndarray], list[str]], validation: tuple[list[np.ndarray], list[str]],
                unlabelled: Sequence[np.ndarray], *, seed: int, alphabet: str, init: "Reader | None",
                epochs: int | None = None, rounds: int = ROUNDS, keep_above: float = KEEP_ABOVE,
-               round_epochs: int = ROUND_EPOCHS, truth: Sequence[str] | None = None,
+               round_epochs: int = ROUND_EPOCHS, truth: Sequence[str] | None = None, colour: bool = False,
                report: Callable[[str], None] = lambda _: None) -> tuple["Reader", list[Round]]:
     """Train a CTC reader on labelled captchas, then on them plus its own confident readings of unlabelled ones.
 
     Args:
-        train, validation: labelled (images, labels); uint8 (H, W) images. Only
-            ``validation`` decides which weights each round keeps.
-        unlabelled: uint8 (H, W) images without labels.
+        train, validation: labelled (images, labels); uint8 (H, W) images, or (H, W, 3)
+            with ``colour``. Only ``validation`` decides which weights each round keeps.
+        unlabelled: uint8 images without labels, as those of ``train``.
         seed: seeds every round (round r uses ``seed + r``).
         alphabet: the labels' characters; readings with others are not kept.
         init: a pretrained CTC reader to start from (None: from scratch).
@@ -83,6 +83,7 @@ def self_train(train: tuple[list[np.ndarray], list[str]], validation: tuple[list
         keep_above: the confidence a reading needs to be kept (every character's probability).
         round_epochs: most epochs of each later round.
         truth: the true labels of ``unlabelled``, if known: used only to report the pseudo-labels' precision.
+        colour: every round's reader reads the captchas in colour (``train_reader``'s ``colour``).
         report: receives progress lines.
 
     Returns:
@@ -95,7 +96,7 @@ def self_train(train: tuple[list[np.ndarray], list[str]], validation: tuple[list
     lengths = (min(map(len, labels)), max(map(len, labels)))
     start = time.perf_counter()
     reader = train_reader("ctc", train, validation, seed=seed, alphabet=alphabet, epochs=epochs, init=init,
-                          report=report)
+                          report=report, colour=colour)
     first = reader.info
     history = [Round(0, 0, len(unlabelled), None, reader.info["validation"]["exact"],
                      round(time.perf_counter() - start, 1))]
@@ -113,7 +114,7 @@ def self_train(train: tuple[list[np.ndarray], list[str]], validation: tuple[list
             break
         more = (list(train[0]) + [unlabelled[k] for k, _ in kept], list(train[1]) + [text for _, text in kept])
         reader = train_reader("ctc", more, validation, seed=seed + r, alphabet=alphabet, epochs=round_epochs,
-                              init=reader, report=report)
+                              init=reader, report=report, colour=colour)
         history.append(Round(r, len(kept), len(unlabelled), precision, reader.info["validation"]["exact"],
                              round(time.perf_counter() - start, 1)))
     if "init" in first:

@@ -46,8 +46,8 @@ def test_each_round_trains_on_the_labelled_captchas_and_the_kept_readings(monkey
     calls = []
     readings = [("abcd", [0.99] * 4), ("dcba", [0.99] * 4), ("aaaa", [0.2] * 4)]
 
-    def fake_train_reader(kind, train, validation, *, seed, alphabet, epochs, init, report):
-        calls.append(SimpleNamespace(labels=list(train[1]), seed=seed, epochs=epochs, init=init))
+    def fake_train_reader(kind, train, validation, *, seed, alphabet, epochs, init, report, colour):
+        calls.append(SimpleNamespace(labels=list(train[1]), seed=seed, epochs=epochs, init=init, colour=colour))
         reader = _FixedReader(readings, name=f"round {len(calls) - 1}")
         reader.info["init"] = {"from": "start"} if len(calls) == 1 else {"from": "previous round"}
         return reader
@@ -59,10 +59,11 @@ def test_each_round_trains_on_the_labelled_captchas_and_the_kept_readings(monkey
     train = ([np.zeros((8, 8), np.uint8)] * 2, ["bbbb", "cccc"])
     reader, history = selftraining.self_train(train, train, _images(3), seed=7, alphabet="abcd", init=None,
                                               rounds=2, round_epochs=4, truth=["abcd", "dcbb", "aaaa"],
-                                              report=lines.append)
+                                              colour=True, report=lines.append)
     assert [c.labels for c in calls] == [["bbbb", "cccc"], ["bbbb", "cccc", "abcd", "dcba"]] + \
         [["bbbb", "cccc", "abcd", "dcba"]]
     assert [c.seed for c in calls] == [7, 8, 9] and [c.epochs for c in calls] == [None, 4, 4]
+    assert [c.colour for c in calls] == [True] * 3  # every round reads in colour
     assert calls[1].init.name == "round 0" and calls[2].init.name == "round 1"
     assert [(h.round, h.kept, h.precision) for h in history] == [(0, 0, None), (1, 2, 0.5), (2, 2, 0.5)]
     assert "kept 2 of 3 unlabelled captchas" in lines[0] and "50.0 % of them right" in lines[0]
@@ -70,20 +71,26 @@ def test_each_round_trains_on_the_labelled_captchas_and_the_kept_readings(monkey
     assert [r["kept"] for r in reader.info["self_training"]["rounds"]] == [0, 2, 2]
 
 
-def test_train_unlabelled_from_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("look", ["easy", "colour"])
+def test_train_unlabelled_from_the_command_line(look: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A reader trained one epoch reads nothing surely: self-training says so and keeps the first round's reader.
-    The unlabelled files are named by their labels, so the command says it can measure the precision."""
-    save_captchas(generate_captchas(30, "easy", seed=3, size=(120, 45)), tmp_path / "site")
-    save_captchas(generate_captchas(12, "easy", seed=4, size=(120, 45)), tmp_path / "more")
+    The unlabelled files are named by their labels, so the command says it can measure the precision. With
+    --colour, the reader reads the captchas (labelled or not) in colour."""
+    save_captchas(generate_captchas(30, look, seed=3, size=(120, 45)), tmp_path / "site")
+    save_captchas(generate_captchas(12, look, seed=4, size=(120, 45)), tmp_path / "more")
     out = tmp_path / "site.model"
+    colour = ["--colour"] if look == "colour" else []
     assert main(["train", "--data", str(tmp_path / "site"), "--model", "ctc", "--from-scratch", "--epochs", "1",
-                 "--unlabelled", str(tmp_path / "more"), "--out", str(out)]) == 0
+                 "--unlabelled", str(tmp_path / "more"), "--out", str(out)] + colour) == 0
     err = capsys.readouterr().err
     assert "--unlabelled: 12 captchas; their file names look like labels" in err
     assert "self-training round 1: kept 0 of 12" in err and "self-training stops here" in err
     from helpers.readers import load_reader
 
-    assert load_reader(out).info["self_training"]["rounds"][0]["round"] == 0
+    reader = load_reader(out)
+    assert reader.info["self_training"]["rounds"][0]["round"] == 0 and reader.channels == (3 if colour else 1)
+    if colour:
+        return  # the refusals below do not depend on the look
     common = ["train", "--data", str(tmp_path / "site"), "--out", str(tmp_path / "x.model")]
     assert main(common + ["--model", "rf", "--unlabelled", str(tmp_path / "more")]) == 2
     assert "--unlabelled is for --model ctc" in capsys.readouterr().err
